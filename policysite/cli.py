@@ -1,0 +1,146 @@
+"""Command-line interface behind build.py: argument parsing and reporting only."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from pathlib import Path
+
+from .errors import BuildError, Diagnostic
+
+COMMANDS = ("build", "new", "check", "serve")
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", default="config.toml", type=Path, help="config file (default: config.toml)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print errors only")
+    p.add_argument("--verbose", "-v", action="store_true", help="print every page written")
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="build.py", description="Build a static site of public policy documents.",
+                                epilog="commands: build (default), new <slug>, check --conversions, serve. "
+                                       "Run 'python build.py COMMAND --help' for each.")
+    sub = p.add_subparsers(dest="command")
+    b = sub.add_parser("build", help="build the site (the default)")
+    _common(b)
+    b.add_argument("--out", type=Path, help="output folder (default: [build] output, public/)")
+    b.add_argument("--drafts", action="store_true", help="include versions with status: draft")
+    n = sub.add_parser("new", help="scaffold a policy with every required field")
+    _common(n)
+    n.add_argument("slug", help="address of the policy, such as privacy-policy")
+    n.add_argument("--title", default="隐私政策")
+    n.add_argument("--issuer", default="（发布机构名称）")
+    c = sub.add_parser("check", help="review reports that are not part of the site")
+    _common(c)
+    c.add_argument("--conversions", action="store_true",
+                   help="list characters with several Traditional forms, with the form chosen and its context")
+    c.add_argument("--all", action="store_true", help="with --conversions: list every occurrence, not the first few")
+    s = sub.add_parser("serve", help="build, serve on 127.0.0.1 and rebuild on every change")
+    _common(s)
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--out", type=Path, help="output folder (default: a temporary folder)")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+        argv = ["build", *argv]
+    args = parser().parse_args(argv)
+    try:
+        if args.command == "new":
+            return cmd_new(args)
+        if args.command == "check":
+            return cmd_check(args)
+        if args.command == "serve":
+            from .serve import serve
+            return serve(args)
+        return cmd_build(args)
+    except BuildError as e:
+        report(e.diagnostics)
+        n = len(e.errors)
+        print(f"Build failed: {n} error{'s' if n != 1 else ''}; the previous output was left as it was.",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
+    for d in diagnostics:
+        if quiet and not d.is_error:
+            continue
+        print(d.format(), file=sys.stderr)
+
+
+def cmd_build(args) -> int:
+    from .pipeline import build
+    result = build(args.config, args.out, drafts=args.drafts)
+    report(result.warnings, args.quiet)
+    if args.verbose:
+        for p in result.pages:
+            print(f"  {p.path}")
+    if not args.quiet:
+        print(result.summary())
+    return 0
+
+
+TEMPLATE = """---
+title: {title}
+issuer: {issuer}
+effective: {effective}
+version: "1.0"
+published: {today}
+status: draft
+summary: 用一两句话概括本政策的内容。
+contact:
+  phone: "0000-00000000"
+  email: privacy@example.gov.cn
+  address: （通信地址）
+---
+
+## 一、总则
+
+（正文从这里开始。用 ## 写一级标题、### 写二级标题，编号照原样书写。）
+
+++与读者权益密切相关的重要条款写在两个加号之间。++
+
+## 二、联系我们
+
+如对本政策有任何疑问，请通过上方的联系方式与我们联系。
+"""
+
+
+def cmd_new(args) -> int:
+    from .config import load_config
+    from .errors import Collector
+    from .load import RESERVED_SLUGS, SLUG_RE
+    diag = Collector()
+    cfg = load_config(args.config, diag)
+    diag.raise_if_errors()
+    slug = args.slug
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        print(f"error: '{slug}' cannot be a page address; use lower-case ASCII letters, digits and '-', "
+              f"such as privacy-policy", file=sys.stderr)
+        return 2
+    root = cfg.path_of("content.policies_dir")
+    path = root / f"{slug}.md"
+    if path.exists() or (root / slug).exists():
+        print(f"error: a policy named '{slug}' already exists in {root}", file=sys.stderr)
+        return 2
+    root.mkdir(parents=True, exist_ok=True)
+    today = cfg.today
+    path.write_text(TEMPLATE.format(title=args.title, issuer=args.issuer, today=today.isoformat(),
+                                    effective=(today + dt.timedelta(days=30)).isoformat()), "utf-8")
+    print(f"Created {path}. It is a draft: build with --drafts to preview it, remove 'status: draft' to publish.")
+    return 0
+
+
+def cmd_check(args) -> int:
+    if not args.conversions:
+        print("error: say what to check, such as  python build.py check --conversions", file=sys.stderr)
+        return 2
+    from .review import conversion_report
+    print(conversion_report(args.config, show_all=args.all))
+    return 0

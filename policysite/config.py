@@ -1,0 +1,190 @@
+"""config.toml: a declarative schema, validated in one pass.
+
+Each option is declared once below with its type, default and help text; the
+README's config reference is written from the same table. Unknown keys are
+warned about (a misspelt key should never be silently ignored).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import Collector
+
+LANGS = ("zh-Hans", "zh-Hant", "en")
+SCRIPTS = ("zh-Hans", "zh-Hant")
+TRADITIONAL_PROFILES = ("s2tw", "s2hk", "s2t")
+# Accepted, with a warning: they rewrite vocabulary, not only characters.
+PHRASE_PROFILES = {
+    "s2twp": "s2twp rewrites mainland vocabulary into Taiwan usage (法律程序 → 法律程式, 文件 → 檔案, "
+    "信息 → 資訊, 网络 → 網路), which changes the wording of legal text",
+    "s2hkp": "s2hkp rewrites mainland vocabulary into Hong Kong usage, which changes the wording of legal text",
+}
+
+
+class Invalid(ValueError):
+    def __init__(self, expected: str, fix: str | None = None):
+        super().__init__(expected)
+        self.expected = expected
+        self.fix = fix
+
+
+def _str(v):
+    if not isinstance(v, str):
+        raise Invalid("a string in quotes")
+    return v
+
+
+def _url(v):
+    v = _str(v)
+    if v and not re.match(r"^https?://[^/\s]+(/\S*)?$", v):
+        raise Invalid("an absolute http(s) URL such as \"https://www.example.gov.cn/policies/\"")
+    return v if not v or v.endswith("/") else v + "/"
+
+
+def _choice(*options):
+    def check(v):
+        if v not in options:
+            raise Invalid("one of " + ", ".join(f'"{o}"' for o in options))
+        return v
+    return check
+
+
+def _date(v):
+    if isinstance(v, dt.datetime):
+        return v.date()
+    if isinstance(v, dt.date):
+        return v
+    if isinstance(v, str):
+        try:
+            return dt.date.fromisoformat(v)
+        except ValueError:
+            pass
+    raise Invalid("a date such as 2026-01-31 (no quotes)")
+
+
+def _profile(v):
+    if v in TRADITIONAL_PROFILES or v in PHRASE_PROFILES:
+        return v
+    raise Invalid('one of "s2tw" (Taiwan standard, default), "s2hk" (Hong Kong), "s2t" (OpenCC standard)',
+                  'the phrase-rewriting profiles "s2twp" and "s2hkp" are accepted too, with a warning')
+
+
+def _bool(v):
+    if not isinstance(v, bool):
+        raise Invalid("true or false")
+    return v
+
+
+@dataclass(frozen=True)
+class Option:
+    key: str              # "section.name"
+    check: Callable[[Any], Any]
+    default: Any
+    help: str
+
+
+OPTIONS = [
+    Option("site.title", _str, "政策文件", "Site title, written in the default script (converted for the other)."),
+    Option("site.title_en", _str, "", "Site title on English pages (empty: the Chinese title)."),
+    Option("site.description", _str, "", "One-sentence description for the home page and feeds."),
+    Option("site.base_url", _url, "", "Public URL of the site root; used only for canonical links, sitemap.xml and feeds."),
+    Option("site.footer", _str, "", "Footer line (owner, ICP record number …), in the default script."),
+    Option("site.today", _date, None, "Pin the build date (a TOML date) for reproducible builds; default: today."),
+    Option("content.policies_dir", _str, "policies", "Folder of policy sources."),
+    Option("content.default_lang", _choice(*LANGS), "zh-Hans", "Language of a policy file without `lang`."),
+    Option("scripts.default", _choice(*SCRIPTS), "zh-Hans", "Script served at the site root; the other gets a /zh-hant/ or /zh-hans/ prefix."),
+    Option("scripts.traditional", _profile, "s2tw", "OpenCC profile for Simplified → Traditional: s2tw, s2hk or s2t."),
+    Option("scripts.phrases", _str, "phrases.toml", "Site phrase table that wins over OpenCC (optional file)."),
+    Option("theme.templates_dir", _str, "templates", "Folder of the site's Jinja templates."),
+    Option("theme.overrides_dir", _str, "overrides", "Templates here replace those of the same name in templates_dir."),
+    Option("theme.static_dir", _str, "static", "Folder copied to /static/ in the output."),
+    Option("build.output", _str, "public", "Output folder."),
+    Option("markdown.unsafe_html", _bool, False, "Allow raw HTML beyond the safe allow-list (not recommended)."),
+]
+_BY_KEY = {o.key: o for o in OPTIONS}
+
+
+@dataclass
+class Config:
+    path: Path
+    root: Path
+    values: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, key: str):
+        return self.values[key]
+
+    def path_of(self, key: str) -> Path:
+        return (self.root / self.values[key]).resolve()
+
+    @property
+    def today(self) -> dt.date:
+        return self.values["site.today"] or dt.date.today()
+
+    @property
+    def other_script(self) -> str:
+        return "zh-Hant" if self["scripts.default"] == "zh-Hans" else "zh-Hans"
+
+
+def load_config(path: Path, collector: Collector) -> Config:
+    """Read and validate config.toml. A missing file means every default."""
+    path = Path(path)
+    cfg = Config(path=path, root=path.parent.resolve())
+    raw: dict = {}
+    if path.exists():
+        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            m = re.search(r"line (\d+)", str(e))
+            collector.error(path, int(m.group(1)) if m else None, None,
+                            f"config.toml is not valid TOML: {e}",
+                            "strings need quotes, keys and values are separated by '=', and each [section] appears once")
+            raw = {}
+    elif path.name != "config.toml":
+        collector.error(path, None, None, "config file not found", "check the --config path")
+    lines = _key_lines(path.read_text("utf-8", errors="replace") if path.exists() else "")
+    for section, table in raw.items():
+        if not isinstance(table, dict):
+            collector.warn(path, lines.get(section), section, f"unknown top-level key '{section}' ignored",
+                           "options live in sections such as [site] or [scripts]; see the README")
+            continue
+        for name, value in table.items():
+            key = f"{section}.{name}"
+            opt = _BY_KEY.get(key)
+            if opt is None:
+                close = [o.key for o in OPTIONS if o.key.split(".")[1] == name] or \
+                        [o.key for o in OPTIONS if o.key.startswith(section + ".")]
+                collector.warn(path, lines.get(key), key, f"unknown option '{key}' ignored",
+                               f"did you mean {', '.join(close[:3])}?" if close else "see the README's config reference")
+                continue
+            try:
+                cfg.values[key] = opt.check(value)
+            except Invalid as e:
+                collector.error(path, lines.get(key), key, f"found {value!r}, expected {e.expected}", e.fix)
+            if key == "scripts.traditional" and value in PHRASE_PROFILES:
+                collector.warn(path, lines.get(key), key, PHRASE_PROFILES[value],
+                               'use "s2tw" to convert characters only and keep the wording as written')
+    for opt in OPTIONS:
+        cfg.values.setdefault(opt.key, opt.default)
+    return cfg
+
+
+def _key_lines(text: str) -> dict[str, int]:
+    """Map 'section.key' to its line in config.toml, for error messages."""
+    out, section = {}, ""
+    for n, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        m = re.match(r"^\[([A-Za-z0-9_.-]+)\]", s)
+        if m:
+            section = m.group(1)
+            out.setdefault(section, n)
+            continue
+        m = re.match(r'^([A-Za-z0-9_-]+)\s*=', s)
+        if m:
+            out.setdefault(f"{section}.{m.group(1)}" if section else m.group(1), n)
+    return out

@@ -1,0 +1,86 @@
+"""Diagnostics: every problem a build finds, with file, line, field and a fix.
+
+Stages never print and never exit: they return or raise diagnostics, and the
+CLI decides how to show them. A build collects every problem before it stops,
+so a webmaster fixes all of them in one pass.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    file: str
+    line: int | None
+    field: str | None
+    message: str
+    fix: str | None = None
+    severity: str = "error"  # "error" or "warning"
+
+    def format(self) -> str:
+        where = self.file if self.line is None else f"{self.file}:{self.line}"
+        field = f" [{self.field}]" if self.field else ""
+        text = f"{where}: {self.severity}{field}: {self.message}"
+        if self.fix:
+            text += f"\n    fix: {self.fix}"
+        return text
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class BuildError(Exception):
+    """Raised when a stage found problems that stop the build."""
+
+    def __init__(self, diagnostics: list[Diagnostic]):
+        self.diagnostics = sorted(diagnostics, key=_sort_key)
+        super().__init__("\n".join(d.format() for d in self.diagnostics))
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+
+def _sort_key(d: Diagnostic):
+    return (d.file, d.line or 0, d.field or "", d.message)
+
+
+class Collector:
+    """Accumulates diagnostics for one stage; raise_if_errors() ends the stage."""
+
+    def __init__(self) -> None:
+        self.items: list[Diagnostic] = []
+
+    def error(self, file, line, field, message, fix=None) -> None:
+        self.items.append(Diagnostic(display_path(file), line, field, message, fix))
+
+    def warn(self, file, line, field, message, fix=None) -> None:
+        self.items.append(Diagnostic(display_path(file), line, field, message, fix, "warning"))
+
+    def extend(self, items) -> None:
+        self.items.extend(items)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.items if d.is_error]
+
+    @property
+    def warnings(self) -> list[Diagnostic]:
+        return [d for d in self.items if not d.is_error]
+
+    def raise_if_errors(self) -> None:
+        if self.errors:
+            raise BuildError(self.items)
+
+
+def display_path(path) -> str:
+    """A path as the webmaster would type it: relative to the working directory when possible."""
+    if isinstance(path, Path):
+        try:
+            return str(path.resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return str(path)
+    return str(path)

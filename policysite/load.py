@@ -1,0 +1,402 @@
+"""Stage 1, load: find policy sources, read them, validate their frontmatter.
+
+Input: the config. Output: a list of `Source` records (plain data), plus
+diagnostics. Nothing here knows about pages or HTML.
+
+Fields are validated on YAML *nodes*, not on the values PyYAML would build, so
+that every problem carries its line, and so that `version: 1.10` (which YAML
+reads as the number 1.1) is caught instead of silently published as "1.1".
+"""
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import frontmatter
+import yaml
+
+from .config import LANGS, Config
+from .errors import Collector
+
+STATUSES = ("draft", "trial", "in-force", "repealed")
+MAX_BYTES = 2 * 1024 * 1024
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+VERSION_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30})$")
+# First path segments the site itself uses; a policy cannot take them.
+RESERVED_SLUGS = {"zh-hans", "zh-hant", "en", "elder", "static", "feeds", "404", "index", "sitemap",
+                  "robots", "search", "assets", "history", "changes", "con", "nul", "aux", "prn"}
+CONTACT_KEYS = ("person", "phone", "fax", "email", "address")
+
+
+@dataclass
+class Source:
+    """One Markdown file, validated. `meta` holds typed values; `lines` their line numbers."""
+    path: Path
+    display: str
+    slug: str
+    stem: str                 # file stem without the language suffix
+    lang: str
+    is_translation: bool
+    meta: dict[str, Any]
+    lines: dict[str, int]
+    body: str
+    body_line: int
+    digest: str = ""
+    group: str = ""           # file or folder the policy came from, for duplicate-slug messages
+
+
+class FieldError(ValueError):
+    def __init__(self, found: str, expected: str, fix: str | None = None, line: int | None = None):
+        super().__init__(expected)
+        self.found, self.expected, self.fix, self.line = found, expected, fix, line
+
+
+# --- field checkers: YAML node -> typed value, or FieldError -------------------
+
+def _scalar(node) -> str:
+    if not isinstance(node, yaml.ScalarNode):
+        kind = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
+        raise FieldError(kind, "a single value")
+    if node.tag.endswith(":null"):
+        raise FieldError("an empty value", "a value")
+    return node.value
+
+
+def check_text(node) -> str:
+    value = _scalar(node).strip()
+    if not value:
+        raise FieldError("an empty value", "some text")
+    return value
+
+
+def check_version(node) -> str:
+    value = _scalar(node)
+    if node.style is None and not node.tag.endswith(":str"):
+        shown = yaml.safe_load(value)
+        raise FieldError(f"{value} without quotes (YAML reads it as the number {shown!r})",
+                         "a version string in quotes", f'write  version: "{value}"')
+    if not VERSION_RE.match(value):
+        raise FieldError(repr(value), "a version made of letters, digits, '.', '-' or '_', such as \"2.1\" "
+                         "(it becomes part of the page address)")
+    return value
+
+
+_CN_DATE = re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日$")
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
+
+
+def _make_date(raw: str, y: str, m: str, d: str) -> dt.date:
+    try:
+        return dt.date(int(y), int(m), int(d))
+    except ValueError as e:
+        raise FieldError(raw, "a real calendar date such as 2022-10-28", f"{e}; check the month and day") from None
+
+
+def check_date(node) -> dt.date:
+    raw = _scalar(node).strip()
+    for pattern in (_ISO_DATE, _CN_DATE):
+        m = pattern.match(raw)
+        if m:
+            return _make_date(raw, *m.groups())
+    raise FieldError(repr(raw), "a date written 2022-10-28 (2022年10月28日 is accepted too)")
+
+
+def check_date_or_datetime(node) -> dt.date | dt.datetime:
+    raw = _scalar(node).strip()
+    try:
+        return check_date(node)
+    except FieldError as e:
+        if not re.match(r"^\d{4}-\d{1,2}-\d{1,2}[T ]", raw):
+            raise FieldError(e.found, "a date (2022-10-28) or a date and time (\"2022-10-28 16:23\")") from None
+    try:
+        return dt.datetime.fromisoformat(re.sub(r"\s+", " ", raw).replace(" ", "T", 1))
+    except ValueError as e:
+        raise FieldError(repr(raw), "a real date and time such as \"2022-10-28 16:23\"", str(e)) from None
+
+
+def _choice(*options):
+    def check(node):
+        value = _scalar(node).strip()
+        if value not in options:
+            near = difflib.get_close_matches(value, options, 1)
+            raise FieldError(repr(value), "one of " + ", ".join(options),
+                             f"did you mean {near[0]!r}?" if near else None)
+        return value
+    return check
+
+
+def check_slug(node) -> str:
+    value = _scalar(node).strip()
+    if not SLUG_RE.match(value):
+        raise FieldError(repr(value), "lower-case ASCII letters, digits and '-', such as \"privacy\"")
+    if value in RESERVED_SLUGS:
+        raise FieldError(repr(value), "a slug the site does not use itself",
+                         f"{', '.join(sorted(RESERVED_SLUGS))} are reserved")
+    return value
+
+
+def check_tags(node) -> list[str]:
+    if isinstance(node, yaml.ScalarNode):
+        return [check_text(node)]
+    if not isinstance(node, yaml.SequenceNode):
+        raise FieldError("a mapping", "a list of tags, such as [隐私, 个人信息]")
+    out = []
+    for item in node.value:
+        try:
+            out.append(check_text(item))
+        except FieldError as e:
+            raise FieldError(e.found, "a list of short texts", line=item.start_mark.line) from None
+    return out
+
+
+def check_contact(node) -> dict[str, str]:
+    if not isinstance(node, yaml.MappingNode):
+        raise FieldError("a single value", "a mapping with any of: " + ", ".join(CONTACT_KEYS),
+                         "write one item per line, indented:\n      contact:\n        phone: \"0571-00000000\"")
+    out = {}
+    for key_node, value_node in node.value:
+        key = key_node.value
+        if key not in CONTACT_KEYS:
+            near = difflib.get_close_matches(key, CONTACT_KEYS, 1)
+            raise FieldError(f"contact.{key}", "contact items named " + ", ".join(CONTACT_KEYS),
+                             f"did you mean {near[0]!r}?" if near else None, key_node.start_mark.line)
+        try:
+            out[key] = check_text(value_node)
+        except FieldError as e:
+            raise FieldError(e.found, f"contact.{key}: {e.expected}", e.fix, value_node.start_mark.line) from None
+    return out
+
+
+@dataclass(frozen=True)
+class Field:
+    check: Callable
+    required: bool = False
+    translation: bool = False   # may a translation file set it?
+    help: str = ""
+
+
+FIELDS: dict[str, Field] = {
+    "title": Field(check_text, True, True, "Title of the policy."),
+    "issuer": Field(check_text, True, True, "Body that issues it (发布机构)."),
+    "effective": Field(check_date, True, False, "Date the version takes effect (生效日期), e.g. 2024-07-01."),
+    "version": Field(check_version, True, False, 'Version, in quotes: "2.0".'),
+    "published": Field(check_date_or_datetime, False, False, "Date (and time) it was published."),
+    "status": Field(_choice(*STATUSES), False, False, "draft, trial (试行), in-force (default) or repealed."),
+    "summary": Field(check_text, False, True, "One or two sentences shown on the home page and in feeds."),
+    "lang": Field(_choice(*LANGS), False, True, "zh-Hans, zh-Hant or en; default from config.toml."),
+    "contact": Field(check_contact, False, True, "Mapping of person, phone, fax, email, address."),
+    "tags": Field(check_tags, False, True, "List of tags."),
+    "slug": Field(check_slug, False, False, "Address of the policy (default: file or folder name)."),
+}
+
+
+# --- reading files -------------------------------------------------------------
+
+def decode(data: bytes) -> tuple[str | None, str | None, int | None]:
+    """Return (text, problem, line). Accepts a UTF-8 BOM and CRLF line endings."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        return None, f"the file is not UTF-8 (it looks like {guess_encoding(data)})", line
+    if "\x00" in text:
+        return None, "the file contains NUL bytes (is it a Word or binary file?)", text[: text.index("\x00")].count("\n") + 1
+    return text.replace("\r\n", "\n").replace("\r", "\n"), None, None
+
+
+def guess_encoding(data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    candidates = []
+    for enc, name in (("gb18030", "GBK/GB18030"), ("big5", "Big5")):
+        try:
+            text = data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
+        candidates.append((cjk, name))
+    if candidates:
+        return max(candidates)[1]
+    return "a legacy single-byte encoding such as Windows-1252"
+
+
+def split(text: str) -> tuple[str, str, int, int]:
+    """(frontmatter YAML, body, line the YAML starts on, line the body starts on).
+
+    python-frontmatter recognises the frontmatter; its boundary pattern is used
+    to find both '---' lines so that every line number we report is exact.
+    Raises FieldError with a line.
+    """
+    if not text.strip():
+        raise FieldError("an empty file", "frontmatter between '---' lines, then the policy text",
+                         "run  python build.py new <slug>  to start from a template", 1)
+    handler = frontmatter.YAMLHandler()
+    if not handler.detect(text):
+        raise FieldError("text with no frontmatter", "the file to start with a line '---'",
+                         "put title, issuer, effective and version between two '---' lines at the top", 1)
+    bounds = handler.FM_BOUNDARY.finditer(text)
+    first, second = next(bounds), next(bounds, None)
+    if second is None:
+        raise FieldError("frontmatter that is never closed", "a second '---' line after the fields",
+                         "add a line with only '---' after the last field", 1)
+    start = first.end()
+    fm = text[start:second.start()]
+    fm_line = text[:start].count("\n") + 1
+    body_start = text.find("\n", second.start())
+    body_start = len(text) if body_start < 0 else body_start + 1
+    return fm, text[body_start:], fm_line, text[:body_start].count("\n") + 1
+
+
+def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, slug: str,
+          file_lang: str | None, out: Collector) -> Source | None:
+    text, problem, line = decode(data)
+    if text is None:
+        out.error(display, line, None, problem,
+                  "save the file as UTF-8 (in Notepad: Save As → Encoding: UTF-8; or iconv -f GB18030 -t UTF-8)")
+        return None
+    try:
+        fm, body, fm_line, body_line = split(text)
+    except FieldError as e:
+        out.error(display, e.line, None, f"found {e.found}, expected {e.expected}", e.fix)
+        return None
+    try:
+        root = yaml.compose(fm, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        fix = ("indent with spaces, never tabs" if "\t" in fm
+               else "put a space after each ':' and quote values that contain ':' or start with a symbol")
+        problem = getattr(e, "problem", None) or str(e)
+        out.error(display, fm_line + mark.line if mark else fm_line, None, f"frontmatter is not valid YAML: {problem}", fix)
+        return None
+    if root is None:
+        root = yaml.MappingNode("tag:yaml.org,2002:map", [])
+    if not isinstance(root, yaml.MappingNode):
+        out.error(display, fm_line, None, "frontmatter must be 'field: value' lines",
+                  "write one field per line, such as  title: 隐私政策")
+        return None
+
+    is_translation = file_lang is not None
+    meta, lines, seen = {}, {}, set()
+    for key_node, value_node in root.value:
+        key = str(key_node.value)
+        kline = fm_line + key_node.start_mark.line
+        if key in seen:
+            out.error(display, kline, key, f"field '{key}' is given twice", "keep one of them")
+            continue
+        seen.add(key)
+        spec = FIELDS.get(key)
+        if spec is None:
+            near = difflib.get_close_matches(key, FIELDS, 1, 0.7)
+            out.warn(display, kline, key, f"unknown field '{key}' is ignored",
+                     f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(FIELDS))
+            continue
+        if is_translation and not spec.translation and key not in ("version", "effective"):
+            out.warn(display, kline, key, f"'{key}' is taken from the version this file translates; ignored here")
+            continue
+        try:
+            meta[key] = spec.check(value_node)
+            lines[key] = kline
+        except FieldError as e:
+            line = fm_line + (e.line if e.line is not None else value_node.start_mark.line)
+            out.error(display, line, key, f"found {e.found}, expected {e.expected}", e.fix)
+            seen.add(key)
+    for key, spec in FIELDS.items():
+        needed = spec.required and (not is_translation or key == "title")
+        if needed and key not in seen:
+            out.error(display, fm_line + root.end_mark.line if root.value else 1, key,
+                      f"required field '{key}' is missing", f"add a line  {key}: {example(key)}")
+    lang = meta.get("lang", file_lang or default_lang)
+    if file_lang and meta.get("lang", file_lang) != file_lang:
+        out.error(display, lines.get("lang"), "lang", f"found {meta['lang']!r} but the file name says {file_lang!r}",
+                  f"rename the file or set  lang: {file_lang}")
+    slug = meta.get("slug", slug)
+    return Source(path=path, display=display, slug=slug, stem=stem, lang=lang, is_translation=is_translation,
+                  meta=meta, lines=lines, body=body, body_line=body_line,
+                  digest=hashlib.sha256(data).hexdigest())
+
+
+def example(key: str) -> str:
+    return {"title": "隐私政策", "issuer": "某某市人民政府办公室", "effective": "2024-07-01",
+            "version": '"1.0"', "published": "2024-06-20"}.get(key, "…")
+
+
+def split_lang(stem: str) -> tuple[str, str | None]:
+    """'1.0.en' -> ('1.0', 'en'); 'privacy' -> ('privacy', None)."""
+    for lang in LANGS:
+        suffix = "." + lang
+        if stem.lower().endswith(suffix.lower()):
+            return stem[: -len(suffix)], lang
+    return stem, None
+
+
+def discover(cfg: Config, out: Collector) -> list[tuple[Path, str, str, str | None]]:
+    """(path, slug, stem, language suffix) for every source file, in a stable order."""
+    root = cfg.path_of("content.policies_dir")
+    site_root = cfg.root
+    if not root.is_dir():
+        out.error(cfg.path, None, "content.policies_dir", f"policies folder not found: {root}",
+                  "create it, or set [content] policies_dir in config.toml")
+        return []
+    found = []
+
+    def inside_site(p: Path) -> bool:
+        try:
+            p.resolve().relative_to(site_root)
+            return True
+        except ValueError:
+            return False
+
+    for entry in sorted(root.iterdir()):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_symlink() and not inside_site(entry):
+            out.error(entry, None, None, "symbolic link points outside the site; not followed",
+                      "copy the file into the policies folder instead")
+            continue
+        if entry.is_dir():
+            for f in sorted(entry.iterdir()):
+                if f.suffix != ".md" or f.name.startswith((".", "_")):
+                    continue
+                if f.is_symlink() and not inside_site(f):
+                    out.error(f, None, None, "symbolic link points outside the site; not followed",
+                              "copy the file into the policies folder instead")
+                    continue
+                stem, lang = split_lang(f.stem)
+                found.append((f, entry.name, stem, lang))
+        elif entry.suffix == ".md":
+            stem, lang = split_lang(entry.stem)
+            found.append((entry, stem, stem, lang))
+    return found
+
+
+def load_sources(cfg: Config, out: Collector) -> list[Source]:
+    sources = []
+    for path, slug, stem, lang in discover(cfg, out):
+        display = _display(path)
+        if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+            out.error(display, None, "slug", f"'{slug}' cannot be a page address",
+                      "name the file or folder with lower-case ASCII letters, digits and '-', such as "
+                      "privacy-policy, and not one of " + ", ".join(sorted(RESERVED_SLUGS)))
+            continue
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            out.error(display, None, None, f"the file is {size / 1048576:.1f} MB; a policy may be at most "
+                      f"{MAX_BYTES // 1048576} MB", "split it into several policies, or remove pasted images and markup")
+            continue
+        src = parse(path, display, path.read_bytes(), cfg["content.default_lang"], stem, slug, lang, out)
+        if src:
+            src.group = _display(path.parent if path.parent != cfg.path_of("content.policies_dir") else path)
+            sources.append(src)
+    return sources
+
+
+def _display(path: Path) -> str:
+    from .errors import display_path
+    return display_path(path)

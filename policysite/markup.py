@@ -1,0 +1,135 @@
+"""Markdown → HTML for one policy document (part of the render stage).
+
+Python-Markdown with tables, footnotes, attr_list, def_list, sane_lists and
+toc, plus three small extensions of ours:
+
+- key clauses: ``++text++`` → ``<strong class="key-clause">`` (the bold-underlined
+  clauses real policies use for what affects the reader's rights);
+- no-convert: ``{{text}}`` → ``<span data-nc>`` (kept as written in both scripts);
+- headings: levels normalised (the body's top level becomes h2, no skipped
+  levels, since the page title is the only h1) and stable ASCII ids by
+  position (s1, s1-2, …), so the same #anchor works on the Simplified, the
+  Traditional and the English page. ``{#id}`` sets one by hand;
+- policy links: ``[text](policy:slug)`` or ``[text](policy:slug#s2)`` links to
+  another policy in the reader's script and variant (checked at build time).
+"""
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass, field
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+from markdown.treeprocessors import Treeprocessor
+from markdown.util import AtomicString
+
+HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+POLICY_LINK = re.compile(r"^policy:([a-z0-9-]+)(#[A-Za-z0-9_:.-]+)?$")
+
+
+class KeyClauseProcessor(InlineProcessor):
+    def handleMatch(self, m, data):
+        el = etree.Element("strong")
+        el.set("class", "key-clause")
+        el.text = m.group(1)
+        return el, m.start(0), m.end(0)
+
+
+class NoConvertProcessor(InlineProcessor):
+    def handleMatch(self, m, data):
+        el = etree.Element("span")
+        el.set("data-nc", "")
+        el.text = AtomicString(m.group(1))
+        return el, m.start(0), m.end(0)
+
+
+class HeadingProcessor(Treeprocessor):
+    """Normalise heading levels and give every heading a stable ASCII id."""
+
+    def run(self, root):
+        headings = [el for el in root.iter() if el.tag in HEADINGS]
+        if not headings:
+            return
+        shift = min(int(h.tag[1]) for h in headings) - 2
+        counters: list[int] = []
+        used = {h.get("id") for h in headings if h.get("id")}
+        prev = 1
+        for h in headings:
+            level = min(int(h.tag[1]) - shift, prev + 1, 6)
+            h.tag = f"h{level}"
+            prev = level
+            depth = level - 1                      # h2 -> 1
+            counters = counters[:depth] + [0] * (depth - len(counters))
+            counters[depth - 1] += 1
+            if not h.get("id"):
+                base = "s" + "-".join(str(c) for c in counters if c)
+                hid, n = base, 2
+                while hid in used:
+                    hid, n = f"{base}-{n}", n + 1
+                h.set("id", hid)
+                used.add(hid)
+
+
+class PolicyLinkProcessor(Treeprocessor):
+    """Collect policy: links; the render stage turns them into relative URLs per page."""
+
+    def run(self, root):
+        for a in root.iter("a"):
+            href = a.get("href", "")
+            if href.startswith("policy:"):
+                self.md.policy_links.append(href)
+
+
+class PolicyExtension(Extension):
+    def extendMarkdown(self, md):
+        self.md = md
+        md.inlinePatterns.register(KeyClauseProcessor(r"\+\+(?!\+)(.+?)\+\+", md), "key_clause", 65)
+        md.inlinePatterns.register(NoConvertProcessor(r"\{\{(.+?)\}\}", md), "no_convert", 66)
+        # after attr_list (8) has set {#id}s, before toc (5) reads them
+        md.treeprocessors.register(HeadingProcessor(md), "policy_headings", 6)
+        md.treeprocessors.register(PolicyLinkProcessor(md), "policy_links", 4)
+        md.policy_links = []
+        md.registerExtension(self)
+
+    def reset(self):
+        self.md.policy_links = []
+
+
+@dataclass
+class RenderedDoc:
+    html: str
+    toc: list[dict]                                   # [{id, name, level, children}]
+    policy_links: list[str] = field(default_factory=list)
+
+
+def new_markdown(backlink_title: str = "%d") -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=["tables", "footnotes", "attr_list", "def_list", "sane_lists", "fenced_code", "toc",
+                    PolicyExtension()],
+        extension_configs={
+            "toc": {"toc_depth": "2-3"},
+            "footnotes": {"BACKLINK_TITLE": backlink_title, "SUPERSCRIPT_TEXT": "{}"},
+        },
+        output_format="html",
+    )
+
+
+_MD: dict[str, markdown.Markdown] = {}
+
+
+def render_markdown(text: str, backlink_title: str = "%d") -> RenderedDoc:
+    """Render one document. Pure: the same text always gives the same result."""
+    md = _MD.get(backlink_title)
+    if md is None:
+        md = _MD[backlink_title] = new_markdown(backlink_title)
+    md.reset()
+    html = md.convert(text)
+    toc = [_toc_entry(t) for t in md.toc_tokens]
+    return RenderedDoc(html, toc, list(md.policy_links))
+
+
+def _toc_entry(token: dict) -> dict:
+    return {"id": token["id"], "name": token["name"], "level": token["level"],
+            "children": [_toc_entry(c) for c in token.get("children", [])]}

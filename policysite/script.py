@@ -1,0 +1,157 @@
+"""Script conversion: Simplified ↔ Traditional with OpenCC, made right for legal text.
+
+Part of the render stage. OpenCC does the conversion; on top of it:
+- a phrase table (the project's defaults, then the site's phrases.toml) whose
+  entries win over OpenCC's dictionaries;
+- an inline no-convert marker, rendered as <span data-nc>…</span>;
+- HTML awareness: text and a few attributes (alt, title, aria-label) are
+  converted; tags, URLs, ids, <code>, <pre> and marked text are not.
+"""
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import opencc
+
+from .errors import Collector
+
+DEFAULT_PHRASES = Path(__file__).with_name("phrases.toml")
+# Back conversion profile matching each Traditional standard.
+TO_HANS_PROFILE = {"s2tw": "tw2s", "s2twp": "tw2sp", "s2hk": "hk2s", "s2hkp": "hk2s", "s2t": "t2s"}
+SKIP_TAGS = {"code", "pre", "script", "style", "kbd", "samp", "var"}
+CONVERTED_ATTRS = ("alt", "title", "aria-label", "content")
+NC_MARK = re.compile(r"\{\{(.+?)\}\}", re.S)     # inline no-convert marker in plain text fields
+
+
+@functools.lru_cache(maxsize=None)
+def _opencc(profile: str) -> opencc.OpenCC:
+    return opencc.OpenCC(profile)
+
+
+def load_phrases(site_table: Path | None, out: Collector) -> dict[str, dict[str, str]]:
+    """Merge the default table and the site's; returns {"to-hant": {...}, "to-hans": {...}}."""
+    tables = {"to-hant": {}, "to-hans": {}}
+    for path in (DEFAULT_PHRASES, site_table):
+        if path is None or not path.exists():
+            continue
+        try:
+            data = tomllib.loads(path.read_text("utf-8-sig"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            m = re.search(r"line (\d+)", str(e))
+            out.error(path, int(m.group(1)) if m else None, None, f"phrase table is not valid TOML: {e}",
+                      'write entries as  "简体短语" = "繁體短語"  under [to-hant] or [to-hans]')
+            continue
+        for section, entries in data.items():
+            if section not in tables or not isinstance(entries, dict):
+                out.warn(path, None, section, f"unknown section [{section}] ignored",
+                         "use [to-hant] for Simplified → Traditional and [to-hans] for Traditional → Simplified")
+                continue
+            for src, dst in entries.items():
+                if not isinstance(dst, str) or not src:
+                    out.error(path, None, f"{section}.{src}", "each phrase maps to a string",
+                              f'"{src}" = "…"')
+                    continue
+                tables[section][src] = dst
+    return tables
+
+
+@dataclass
+class Converter:
+    """Converts between scripts. `target` is "zh-Hant" or "zh-Hans"."""
+    traditional: str = "s2tw"
+    phrases: dict[str, dict[str, str]] = field(default_factory=lambda: {"to-hant": {}, "to-hans": {}})
+
+    def __post_init__(self):
+        self._patterns = {}
+        for target, key in (("zh-Hant", "to-hant"), ("zh-Hans", "to-hans")):
+            table = self.phrases.get(key, {})
+            keys = sorted(table, key=len, reverse=True)
+            self._patterns[target] = (re.compile("|".join(map(re.escape, keys))) if keys else None, table)
+
+    def profile(self, target: str) -> str:
+        return self.traditional if target == "zh-Hant" else TO_HANS_PROFILE[self.traditional]
+
+    def convert(self, text: str, target: str) -> str:
+        """Convert plain text (no markup, no markers)."""
+        if not text or text.isascii():
+            return text
+        cc = _opencc(self.profile(target))
+        pattern, table = self._patterns[target]
+        if pattern is None:
+            return cc.convert(text)
+        out, pos = [], 0
+        for m in pattern.finditer(text):
+            if m.start() > pos:
+                out.append(cc.convert(text[pos:m.start()]))
+            out.append(table[m.group(0)])
+            pos = m.end()
+        out.append(cc.convert(text[pos:]))
+        return "".join(out)
+
+    def convert_text(self, text: str | None, target: str | None) -> str | None:
+        """Convert a metadata value; {{…}} keeps a part as written (the braces are removed)."""
+        if text is None:
+            return None
+        if target is None:
+            return NC_MARK.sub(r"\1", text)
+        out, pos = [], 0
+        for m in NC_MARK.finditer(text):
+            out.append(self.convert(text[pos:m.start()], target))
+            out.append(m.group(1))
+            pos = m.end()
+        out.append(self.convert(text[pos:], target))
+        return "".join(out)
+
+    def convert_html(self, html: str, target: str) -> str:
+        """Convert an HTML fragment's text, leaving markup, code and marked text alone."""
+        out = []
+        skip_tag, depth = None, 0
+        for part in _TOKENS.split(html):
+            if not part:
+                continue
+            if part[0] == "<":
+                m = _TAG.match(part)
+                if m:
+                    closing, name = m.group(1) == "/", m.group(2).lower()
+                    if skip_tag is None:
+                        if not closing and (name in SKIP_TAGS or "data-nc" in part) and not part.endswith("/>"):
+                            skip_tag, depth = name, 1
+                        elif not closing:
+                            part = _ATTR.sub(lambda a: a.group(1) + self.convert(a.group(2), target) + a.group(3), part)
+                    elif name == skip_tag:
+                        depth += -1 if closing else 1
+                        if depth == 0:
+                            skip_tag = None
+                out.append(part)
+            elif skip_tag is None:
+                out.append(self.convert(part, target))
+            else:
+                out.append(part)
+        return "".join(out)
+
+
+_TOKENS = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_ATTR = re.compile(r'(\s(?:%s)=")([^"]*)(")' % "|".join(CONVERTED_ATTRS))
+
+
+# Simplified characters with several Traditional forms (一简对多繁) that occur in
+# administrative and legal text. tests/test_script.py checks against OpenCC that
+# every form listed converts back to its Simplified character.
+AMBIGUOUS = {
+    k: v.split("/") for k, v in (item.split(":") for item in """
+发:發/髮 干:乾/幹/干 后:后/後 里:里/裡/裏 面:面/麵 只:只/隻 台:台/臺/檯/颱 余:余/餘 于:于/於
+复:復/複/覆 制:制/製 系:系/係/繫 历:歷/曆 钟:鐘/鍾 冲:沖/衝 卷:卷/捲 准:准/準 划:划/劃
+汇:匯/彙 获:獲/穫 尽:盡/儘 范:范/範 松:松/鬆 征:征/徵 志:志/誌 致:致/緻 丑:丑/醜 斗:斗/鬥
+谷:谷/穀 涂:涂/塗 蒙:蒙/矇/濛/懞 吁:吁/籲 朴:朴/樸 仆:仆/僕 脏:髒/臟 坛:壇/罈 表:表/錶
+游:游/遊 团:團/糰 托:托/託 注:注/註 借:借/藉 郁:郁/鬱 凶:凶/兇 叶:叶/葉 采:采/採 舍:舍/捨
+咸:咸/鹹 胡:胡/鬍 须:須/鬚 荡:蕩/盪 布:布/佈 了:了/瞭 筑:筑/築 困:困/睏 折:折/摺 恶:惡/噁
+辟:辟/闢 御:御/禦 几:几/幾 云:云/雲 向:向/嚮 周:周/週 姜:姜/薑 卜:卜/蔔 伙:伙/夥 据:据/據
+占:占/佔 板:板/闆 沈:沈/瀋 泛:泛/氾 签:簽/籤 并:並/併/并 念:念/唸 愿:願/愿 岳:岳/嶽 尸:尸/屍
+杠:杠/槓 挂:掛/罣 累:累/纍 别:別/彆 参:參/蔘 当:當/噹 苏:蘇/甦 曲:曲/麴 朱:朱/硃 秋:秋/鞦
+""".split())
+}
