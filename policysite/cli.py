@@ -45,7 +45,12 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in COMMANDS and argv[0] not in ("-h", "--help"):
+    if argv in (["-h"], ["--help"]):
+        p = parser()
+        build_help = p._subparsers._group_actions[0].choices["build"].format_help()
+        print(p.format_help() + "\npython build.py [build] options:\n" + build_help.split("\n", 2)[2])
+        return 0
+    if not argv or argv[0] not in COMMANDS:
         argv = ["build", *argv]
     args = parser().parse_args(argv)
     try:

@@ -392,7 +392,9 @@ def load_sources(cfg: Config, out: Collector) -> list[Source]:
             continue
         src = parse(path, display, path.read_bytes(), cfg["content.default_lang"], stem, slug, lang, out)
         if src:
-            src.group = _display(path.parent if path.parent != cfg.path_of("content.policies_dir") else path)
+            # the folder of a multi-version policy, or policies/<stem>.md for a single file and its translations
+            in_folder = path.parent != cfg.path_of("content.policies_dir")
+            src.group = _display(path.parent) if in_folder else _display(path.with_name(stem + ".md"))
             sources.append(src)
     return sources
 

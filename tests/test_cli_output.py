@@ -1,0 +1,93 @@
+"""CLI behaviour and atomic output."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from conftest import ROOT, text_of
+
+GOOD = '---\ntitle: 好\nissuer: 某机构\neffective: 2024-01-01\nversion: "1.0"\n---\n## 一、总则\n\n正文\n'
+
+
+def test_exit_codes_and_summary(project):
+    project.write("a.md", GOOD)
+    ok = project.run()
+    assert ok.returncode == 0
+    assert ok.stdout.strip().splitlines()[-1].startswith("Built 1 policy, ")
+    assert " pages in " in ok.stdout and ok.stdout.strip().endswith("public")
+    assert project.run("--no-such-flag").returncode == 2
+    assert project.run("--quiet").stdout == ""
+    assert "index.html" in project.run("--verbose").stdout
+    assert "--drafts" in project.run("--help").stdout
+
+
+def test_config_and_out_options(project, tmp_path):
+    project.write("a.md", GOOD)
+    (project.root / "other.toml").write_text('[site]\ntitle = "另一个站点"\n[build]\noutput = "site-out"\n', "utf-8")
+    assert project.run("--config", "other.toml").returncode == 0
+    assert "另一个站点" in (project.root / "site-out" / "index.html").read_text("utf-8")
+    out = tmp_path / "elsewhere"
+    assert project.run("--out", str(out)).returncode == 0
+    assert (out / "a" / "index.html").exists()
+
+
+def test_new_scaffolds_a_valid_draft(project):
+    proc = project.run("new", "data-policy")
+    assert proc.returncode == 0, proc.stderr
+    text = (project.root / "policies" / "data-policy.md").read_text("utf-8")
+    for field in ("title:", "issuer:", "effective:", "version:"):
+        assert field in text
+    project.run(check=True)
+    assert not (project.out / "data-policy").exists()          # a draft
+    project.run("--drafts", check=True)
+    assert (project.out / "data-policy" / "index.html").exists()
+    assert project.run("new", "data-policy").returncode == 2     # exists
+    assert project.run("new", "Bad Slug").returncode == 2
+
+
+def test_stale_files_removed_and_output_replaced(project):
+    project.write("a.md", GOOD)
+    project.write("b.md", GOOD.replace("好", "乙"))
+    project.run(check=True)
+    assert (project.out / "b" / "index.html").exists()
+    (project.root / "policies" / "b.md").unlink()
+    project.run(check=True)
+    assert not (project.out / "b").exists()
+    assert not list(project.root.glob(".public.new-*"))
+
+
+def test_refuses_to_replace_a_foreign_folder(project, tmp_path):
+    project.write("a.md", GOOD)
+    foreign = tmp_path / "documents"
+    foreign.mkdir()
+    (foreign / "thesis.txt").write_text("precious")
+    proc = project.run("--out", str(foreign))
+    assert proc.returncode == 1 and "not made by this tool" in proc.stderr
+    assert (foreign / "thesis.txt").read_text() == "precious"
+    proc = project.run("--out", str(project.root))
+    assert proc.returncode == 1 and (project.root / "policies" / "a.md").exists()
+
+
+def test_killed_build_leaves_previous_output(project):
+    """SIGKILL part-way through writing: the old site is still there, whole."""
+    for i in range(300):
+        project.write(f"p{i:03}.md", GOOD.replace("好", f"政策{i}"))
+    project.run(check=True)
+    before = {p.relative_to(project.out): p.read_bytes() for p in project.out.rglob("*") if p.is_file()}
+    (project.root / "policies" / "p000.md").write_text(GOOD.replace("好", "改动"), "utf-8")
+    code = ("import sys, os, signal; sys.path.insert(0, %r); import policysite.write as w; real = w._safe_relpath\n"
+            "n = [0]\n"
+            "def slow(p):\n    n[0] += 1\n    if n[0] == 400: os.kill(os.getpid(), signal.SIGKILL)\n    return real(p)\n"
+            "w._safe_relpath = slow\n"
+            "from policysite.cli import main; main(['--out', 'public'])\n") % str(ROOT)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    after = {p.relative_to(project.out): p.read_bytes() for p in project.out.rglob("*") if p.is_file()}
+    assert after == before
+    assert list(project.root.glob(".public.new-*"))             # the half-written staging folder
+    project.run(check=True)                                     # the next build cleans it up
+    assert not list(project.root.glob(".public.new-*"))
+    assert "改动" in (project.out / "p000" / "index.html").read_text("utf-8")
