@@ -376,27 +376,50 @@ def discover(cfg: Config, out: Collector) -> list[tuple[Path, str, str, str | No
     return found
 
 
-def load_sources(cfg: Config, out: Collector) -> list[Source]:
+def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list[Source]:
+    """Read and validate every source. With a `cache` (path → (stat, Source, diagnostics)) from an
+    earlier call, files whose size and modification time are unchanged are not read again."""
     sources = []
+    seen = set()
+    policies_dir = cfg.path_of("content.policies_dir")
     for path, slug, stem, lang in discover(cfg, out):
-        display = _display(path)
-        if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
-            out.error(display, None, "slug", f"'{slug}' cannot be a page address",
-                      "name the file or folder with lower-case ASCII letters, digits and '-', such as "
-                      "privacy-policy, and not one of " + ", ".join(sorted(RESERVED_SLUGS)))
-            continue
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            out.error(display, None, None, f"the file is {size / 1048576:.1f} MB; a policy may be at most "
-                      f"{MAX_BYTES // 1048576} MB", "split it into several policies, or remove pasted images and markup")
-            continue
-        src = parse(path, display, path.read_bytes(), cfg["content.default_lang"], stem, slug, lang, out)
+        st = path.stat()
+        stamp = (st.st_mtime_ns, st.st_size, st.st_ino, slug, cfg["content.default_lang"])
+        seen.add(path)
+        if cache is not None and path in cache and cache[path][0] == stamp:
+            _, src, diags = cache[path]
+        else:
+            local = Collector()
+            src = _load_one(path, slug, stem, lang, st.st_size, cfg, local, policies_dir)
+            diags = local.items
+            if cache is not None:
+                cache[path] = (stamp, src, diags)
+        out.extend(diags)
         if src:
-            # the folder of a multi-version policy, or policies/<stem>.md for a single file and its translations
-            in_folder = path.parent != cfg.path_of("content.policies_dir")
-            src.group = _display(path.parent) if in_folder else _display(path.with_name(stem + ".md"))
             sources.append(src)
+    if cache is not None:
+        for gone in set(cache) - seen:
+            del cache[gone]
     return sources
+
+
+def _load_one(path, slug, stem, lang, size, cfg, out, policies_dir) -> Source | None:
+    display = _display(path)
+    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
+        out.error(display, None, "slug", f"'{slug}' cannot be a page address",
+                  "name the file or folder with lower-case ASCII letters, digits and '-', such as "
+                  "privacy-policy, and not one of " + ", ".join(sorted(RESERVED_SLUGS)))
+        return None
+    if size > MAX_BYTES:
+        out.error(display, None, None, f"the file is {size / 1048576:.1f} MB; a policy may be at most "
+                  f"{MAX_BYTES // 1048576} MB", "split it into several policies, or remove pasted images and markup")
+        return None
+    src = parse(path, display, path.read_bytes(), cfg["content.default_lang"], stem, slug, lang, out)
+    if src:
+        # the folder of a multi-version policy, or policies/<stem>.md for a single file and its translations
+        in_folder = path.parent != policies_dir
+        src.group = _display(path.parent) if in_folder else _display(path.with_name(stem + ".md"))
+    return src
 
 
 def _display(path: Path) -> str:

@@ -8,6 +8,7 @@ script is derived from that HTML with OpenCC; each variant (script or language
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import html
 import posixpath
 import re
@@ -112,8 +113,25 @@ class Strings(dict):
 
 # --- the renderer -------------------------------------------------------------
 
+@dataclass
+class RenderCache:
+    """What one build can hand to the next: content-keyed, so it can never serve stale results.
+
+    `markdown` and `views` are keyed by the SHA-256 of the source files involved;
+    `pages` maps an output path to (fingerprint of everything the page depends on, Page).
+    """
+    markdown: dict = field(default_factory=dict)
+    views: dict = field(default_factory=dict)
+    pages: dict = field(default_factory=dict)
+    global_fp: str = ""
+
+    def keep_only(self, md_keys, view_keys) -> None:
+        self.markdown = {k: v for k, v in self.markdown.items() if k in md_keys}
+        self.views = {k: v for k, v in self.views.items() if k in view_keys}
+
+
 class Renderer:
-    def __init__(self, site: Site, out: Collector, build_time: dt.datetime | None = None):
+    def __init__(self, site: Site, out: Collector, cache: RenderCache | None = None):
         cfg = site.config
         self.site, self.cfg, self.out = site, cfg, out
         self.default = cfg["scripts.default"]
@@ -130,20 +148,24 @@ class Renderer:
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             keep_trailing_newline=True)
         self.env.filters["date"] = format_date
-        self.rendered: dict[str, RenderedDoc] = {}
-        self.views: dict[tuple[str, str, str], DocView] = {}
+        self.cache = cache or RenderCache()
+        self.used_md: set = set()
+        self.used_views: set = set()
 
-    # Markdown, once per source document
+    # Markdown, once per source document (and once per content, across builds)
     def markdown(self, src) -> RenderedDoc:
-        if src.display not in self.rendered:
-            backlink = self.strings[src.lang].get("footnote_back", "%d")
-            self.rendered[src.display] = render_markdown(src.body, backlink)
-        return self.rendered[src.display]
+        backlink = self.strings[src.lang].get("footnote_back", "%d")
+        key = (src.digest, backlink)
+        self.used_md.add(key)
+        if key not in self.cache.markdown:
+            self.cache.markdown[key] = render_markdown(src.body, backlink)
+        return self.cache.markdown[key]
 
     def view(self, version: Version, lang: str) -> DocView:
-        key = (version.slug, version.version, lang)
-        if key in self.views:
-            return self.views[key]
+        key = (tuple(sorted(s.digest for s in version.docs.values())), lang)
+        self.used_views.add(key)
+        if key in self.cache.views:
+            return self.cache.views[key]
         docs = version.docs
         if lang in docs:
             src, target = docs[lang], None
@@ -168,7 +190,7 @@ class Renderer:
             toc=_convert_toc(doc.toc, conv, target),
             converted=target is not None,
             source=src.display)
-        self.views[key] = view
+        self.cache.views[key] = view
         return view
 
     def check_links(self) -> None:
@@ -312,16 +334,37 @@ def robots(site: Site) -> Page:
     return Page("robots.txt", text.encode("utf-8"))
 
 
-def render_site(site: Site, plan: list[PageSpec], out: Collector) -> list[Page]:
-    """Render every planned page. Collects template and link errors instead of stopping at the first."""
-    renderer = Renderer(site, out)
+def render_site(site: Site, plan: list[PageSpec], out: Collector, cache: RenderCache | None = None,
+                global_fp: str = "") -> list[Page]:
+    """Render every planned page. Collects template and link errors instead of stopping at the first.
+
+    With a `cache` from an earlier build, a policy's pages are reused when nothing
+    they depend on changed: the policy's own files, the list of policies (links
+    between policies), and `global_fp` (config, templates, strings, phrase tables,
+    engine version, build date). Home, 404, sitemap and robots are always rendered.
+    """
+    cache = cache if cache is not None else RenderCache()
+    if cache.global_fp != global_fp or not global_fp:
+        cache.pages, cache.global_fp = {}, global_fp
+    renderer = Renderer(site, out, cache)
     out.raise_if_errors()
     renderer.check_links()
     plan_index = {page_key(p.kind, p.variant, p.slug, p.version): p for p in plan}
+    index_fp = _digest(repr(sorted((p.slug, tuple(p.shown.langs), tuple((v.version, v.state, tuple(v.langs))
+                                                                        for v in p.versions)) for p in site.policies)))
+    policy_fps = {p.slug: _digest(index_fp + "".join(sorted(s.digest for v in p.versions for s in v.docs.values())))
+                  for p in site.policies}
     pages: list[Page] = []
+    fresh: dict[str, tuple[str, Page]] = {}
     for spec in plan:
+        fp = policy_fps.get(spec.slug) if spec.slug else None
+        reuse = cache.pages.get(spec.out_path) if fp else None
+        if reuse and reuse[0] == fp:
+            pages.append(reuse[1])
+            fresh[spec.out_path] = reuse
+            continue
         try:
-            pages.append(renderer.render(spec, plan_index))
+            page = renderer.render(spec, plan_index)
         except jinja2.TemplateNotFound as e:
             out.error(renderer.template_dirs[-1] if renderer.template_dirs else "templates", None, None,
                       f"template '{e.name}' not found", f"restore templates/{e.name} from the project")
@@ -337,9 +380,19 @@ def render_site(site: Site, plan: list[PageSpec], out: Collector) -> list[Page]:
             out.error(where[0], where[1], None, f"template error: {type(e).__name__}: {e}",
                       "check the variable, filter or UI string used on that line")
             break
+        pages.append(page)
+        if fp:
+            fresh[spec.out_path] = (fp, page)
+    if not out.errors:
+        cache.pages = fresh
+        cache.keep_only(renderer.used_md, renderer.used_views)
     extra = [sitemap(site, plan), robots(site)]
     pages.extend(p for p in extra if p)
     return pages
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _template_line(exc: BaseException) -> tuple[str | None, int | None]:

@@ -11,6 +11,7 @@ holds the marker file), so `--out ~/Documents` cannot wipe anything.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import shutil
 import tempfile
@@ -107,3 +108,43 @@ def write_output(out_dir: Path, pages, protected: list[Path] = ()) -> WriteStats
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def write_incremental(out_dir: Path, pages, manifest: dict[str, str], protected: list[Path] = ()
+                      ) -> tuple[WriteStats, dict[str, str]]:
+    """Write only what changed since `manifest` (path → SHA-256), each file atomically
+    (temporary file, then rename), and delete files that no longer belong.
+
+    For the preview server's private output folder, where rebuilding must be fast and
+    a reader may be loading a page while a file is replaced.
+    """
+    out_dir = Path(out_dir).resolve()
+    _check_target(out_dir, [Path(p).resolve() for p in protected])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if not manifest and any(out_dir.iterdir()):
+        shutil.rmtree(out_dir)               # first build into a folder we made earlier: start clean
+        out_dir.mkdir()
+    (out_dir / MARKER).write_text("Built by policysite. This folder is replaced on every build.\n")
+    new: dict[str, str] = {}
+    written = total = 0
+    for page in pages:
+        rel = _safe_relpath(page.path)
+        digest = hashlib.sha256(page.data).hexdigest()
+        new[page.path] = digest
+        if manifest.get(page.path) == digest:
+            continue
+        target = out_dir.joinpath(*rel.parts)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(page.data)
+        os.replace(tmp, target)
+        written += 1
+        total += len(page.data)
+    for gone in set(manifest) - set(new):
+        target = out_dir.joinpath(*_safe_relpath(gone).parts)
+        target.unlink(missing_ok=True)
+        parent = target.parent
+        while parent != out_dir and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return WriteStats(written, total), new

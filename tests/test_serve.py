@@ -1,0 +1,168 @@
+"""`python build.py serve`: a real server on 127.0.0.1 in a subprocess (issue 5)."""
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from tornado import ioloop, websocket
+
+from conftest import ROOT
+from policysite.serve import is_loopback
+
+GOOD = '---\ntitle: 预览政策\nissuer: 某机构\neffective: 2024-01-01\nversion: "1.0"\n---\n## 一、总则\n\n第一版正文。\n'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode("utf-8")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8")
+
+
+def wait_for(fn, timeout=15.0):
+    end = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < end:
+        last = fn()
+        if last:
+            return last
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met in {timeout} s (last: {last!r})")
+
+
+@pytest.fixture
+def server(project):
+    project.write("a.md", GOOD)
+    project.write("b.md", GOOD.replace("预览政策", "另一政策"))
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port)],
+                            cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/"
+
+    def up():
+        try:
+            return get(base)[0] == 200
+        except OSError:
+            return False
+    try:
+        wait_for(up)
+        yield project, base, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)
+
+
+def test_edit_break_fix_stop(server):
+    project, base, proc = server
+    status, page = get(base + "a/")
+    assert status == 200 and "第一版正文" in page
+    assert '<script src="/livereload.js?port=' in page            # same-origin script: the CSP holds
+    assert get(base + "livereload.js")[0] == 200
+
+    path = project.root / "policies" / "a.md"
+    path.write_text(GOOD.replace("第一版正文", "第二版正文"), "utf-8")
+    wait_for(lambda: "第二版正文" in get(base + "a/")[1])
+    assert "第二版正文" in get(base + "zh-hant/elder/a/")[1]
+
+    path.write_text(GOOD.replace("effective: 2024-01-01", "effective: 2024-13-01"), "utf-8")
+    status, page = wait_for(lambda: (lambda r: r if r[0] == 500 else None)(get(base + "a/")))
+    assert "policies/a.md:4" in page and "[effective]" in page and "2024-13-01" in page
+    assert "livereload.js" in page
+    assert get(base + "static/site.css")[0] == 200                # assets still served
+
+    path.write_text(GOOD.replace("第一版正文", "修好了"), "utf-8")
+    wait_for(lambda: "修好了" in get(base + "a/")[1])
+    assert get(base + "b/")[0] == 200
+
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=10)
+    assert proc.returncode == 0
+    assert "Traceback" not in err and "Stopped." in out
+    # only the changed policy's pages (and the listings) were rendered again
+    rebuilt = [l for l in out.splitlines() if l.startswith("Rebuilt") and "a.md changed" in l]
+    assert rebuilt, out
+    first = next(l for l in out.splitlines() if l.startswith("Rebuilt"))
+    total = int(first.split(" of ")[1].split()[0])
+    counts = [int(l.split()[1]) for l in rebuilt]
+    assert all(c < total for c in counts), out
+
+
+def test_burst_of_saves_gives_one_rebuild(server):
+    project, base, proc = server
+    pol = project.root / "policies"
+    for i in range(5):                                             # editor-style: temp file then rename
+        tmp = pol / f".a.md.{i}.swp"
+        tmp.write_text(GOOD.replace("第一版正文", f"第{i}次保存"), "utf-8")
+        tmp.replace(pol / "a.md")
+        (pol / "b.md").write_text(GOOD.replace("第一版正文", f"乙{i}"), "utf-8")
+        time.sleep(0.05)
+    wait_for(lambda: "第4次保存" in get(base + "a/")[1])
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=10)
+    rebuilds = [l for l in out.splitlines() if l.startswith("Rebuilt")]
+    assert len(rebuilds) == 2, out                                 # the first build, then one for the burst
+
+
+def test_browser_is_told_to_reload(server):
+    project, base, proc = server
+    ws_url = base.replace("http://", "ws://") + "livereload"
+
+    async def session():
+        conn = await websocket.websocket_connect(ws_url)
+        await conn.write_message(json.dumps({"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}))
+        hello = json.loads(await conn.read_message())
+        await conn.write_message(json.dumps({"command": "info", "url": base + "a/"}))
+        time.sleep(0.3)
+        (project.root / "policies" / "a.md").write_text(GOOD.replace("第一版正文", "推送"), "utf-8")
+        message = json.loads(await conn.read_message())
+        conn.close()
+        return hello, message
+
+    hello, message = ioloop.IOLoop.current().run_sync(session, timeout=20)
+    assert hello["command"] == "hello"
+    assert message["command"] == "reload"
+
+
+def test_drafts_shown_with_badge(server):
+    project, base, proc = server
+    project.write("c.md", GOOD.replace("预览政策", "草稿政策").replace("version", "status: draft\nversion"))
+    status, page = wait_for(lambda: (lambda r: r if r[0] == 200 else None)(get(base + "c/")))
+    assert "草稿政策" in page and 'class="badge badge-state-draft">草稿<' in page
+
+
+def test_only_output_files_are_served(server):
+    project, base, proc = server
+    for path in ("config.toml", "policies/a.md", "..%2fconfig.toml", "%2e%2e/config.toml", "static/../../config.toml"):
+        assert get(base + path)[0] in (403, 404), path
+
+
+def test_port_in_use_is_a_clear_message(project):
+    project.write("a.md", GOOD)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        proc = project.run("serve", "--port", str(port))
+    assert proc.returncode == 2
+    assert "already in use" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_loopback_detection():
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.0.0.2")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("example.com")
