@@ -74,6 +74,14 @@ def _profile(v):
                   'the phrase-rewriting profiles "s2twp" and "s2hkp" are accepted too, with a warning')
 
 
+def _offset(v):
+    v = _str(v)
+    m = re.match(r"^[+-](\d{2}):(\d{2})$", v)
+    if not m or int(m.group(1)) > 14 or int(m.group(2)) > 59:
+        raise Invalid('an offset from UTC such as "+08:00"')
+    return v
+
+
 def _bool(v):
     if not isinstance(v, bool):
         raise Invalid("true or false")
@@ -94,6 +102,7 @@ OPTIONS = [
     Option("site.description", _str, "", "One-sentence description for the home page and feeds."),
     Option("site.base_url", _url, "", "Public URL of the site root; used only for canonical links, sitemap.xml and feeds."),
     Option("site.footer", _str, "", "Footer line (owner, ICP record number …), in the default script."),
+    Option("site.utc_offset", _offset, "+08:00", "Time zone of the dates in policies, as an offset from UTC (used in feeds)."),
     Option("site.today", _date, None, "Pin the build date (a TOML date) for reproducible builds; default: today."),
     Option("content.policies_dir", _str, "policies", "Folder of policy sources."),
     Option("content.default_lang", _choice(*LANGS), "zh-Hans", "Language of a policy file without `lang`."),

@@ -83,6 +83,9 @@ def check_version(node) -> str:
     if not VERSION_RE.match(value):
         raise FieldError(repr(value), "a version made of letters, digits, '.', '-' or '_', such as \"2.1\" "
                          "(it becomes part of the page address)")
+    if value.lower() in ("history", "changes"):
+        raise FieldError(repr(value), "a version number, such as \"2.1\"",
+                         f"'{value}' is the name of a page every policy has")
     return value
 
 

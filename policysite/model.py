@@ -62,6 +62,14 @@ class Policy:
     def latest(self) -> Version:
         return self.versions[-1]
 
+    def previous(self, version: Version) -> Version | None:
+        """The version before this one (what its changes page compares with)."""
+        i = self.versions.index(version)
+        return self.versions[i - 1] if i > 0 else None
+
+    def version(self, name: str) -> Version:
+        return next(v for v in self.versions if v.version == name)
+
 
 @dataclass
 class Site:
@@ -86,7 +94,7 @@ class Variant:
 
 @dataclass(frozen=True)
 class PageSpec:
-    kind: str                      # home | policy | version | history | notfound
+    kind: str                      # home | policy | version | history | changes | notfound
     variant: Variant
     url: str                       # site-relative directory URL: "", "privacy/", "zh-hant/privacy/1.0/"
     slug: str | None = None
@@ -168,6 +176,11 @@ def _assign_states(versions: list[Version], today: dt.date) -> None:
             v.state = SUPERSEDED
 
 
+def feed_path(lang: str, default_script: str) -> str:
+    """Where a language's Atom feed is: feed.xml beside its home page."""
+    return ("" if lang == default_script else LANG_PREFIX[lang]) + "feed.xml"
+
+
 def variants(langs) -> list[Variant]:
     return [Variant(lang, elder) for lang in langs for elder in (False, True)]
 
@@ -182,8 +195,15 @@ def plan_pages(site: Site) -> list[PageSpec]:
     for p in site.policies:
         for var in variants(p.shown.langs):
             pages.append(PageSpec("policy", var, f"{var.prefix(default)}{p.slug}/", p.slug, p.shown.version))
+        for var in variants(p.shown.langs):
+            pages.append(PageSpec("history", var, f"{var.prefix(default)}{p.slug}/history/", p.slug))
         for v in p.versions:
             for var in variants(v.langs):
                 pages.append(PageSpec("version", var, f"{var.prefix(default)}{p.slug}/{v.version}/", p.slug, v.version))
+            prev = p.previous(v)
+            if prev is not None:
+                for var in variants(lang for lang in v.langs if lang in prev.langs):
+                    pages.append(PageSpec("changes", var, f"{var.prefix(default)}{p.slug}/{v.version}/changes/",
+                                          p.slug, v.version))
     pages.append(PageSpec("notfound", Variant(default), ""))
     return pages

@@ -19,10 +19,12 @@ from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 
+from . import changes as diffing
+from . import feeds
 from .config import SCRIPTS
 from .errors import Collector
 from .markup import POLICY_LINK, RenderedDoc, render_markdown
-from .model import PageSpec, Policy, Site, Variant, Version, variants
+from .model import UPCOMING, PageSpec, feed_path, Policy, Site, Variant, Version, variants
 from .script import Converter, load_phrases
 
 STRINGS_DIR = "strings"
@@ -215,7 +217,7 @@ class Renderer:
     def render(self, spec: PageSpec, plan_index: dict) -> Page:
         ctx = self.context(spec, plan_index)
         template = {"home": "home.html", "policy": "policy.html", "version": "policy.html",
-                    "notfound": "404.html"}[spec.kind]
+                    "history": "history.html", "changes": "changes.html", "notfound": "404.html"}[spec.kind]
         text = self.env.get_template(template).render(ctx)
         return Page(spec.out_path, text.encode("utf-8"))
 
@@ -235,6 +237,10 @@ class Renderer:
             found = plan_index.get(page_key(kind, v, slug, version))
             return found.url if found else None
 
+        def any_url(kind, slug=None, version=None) -> str | None:
+            """This variant's page, or the default script's when this language lacks it."""
+            return page_url(kind, var, slug, version) or page_url(kind, Variant(self.default, var.elder), slug, version)
+
         alternates = []
         for other in LANG_ORDER:
             u = page_url(spec.kind, Variant(other, var.elder), spec.slug, spec.version)
@@ -244,8 +250,7 @@ class Renderer:
         std_url = page_url(spec.kind, Variant(lang, False), spec.slug, spec.version)
         elder_url = page_url(spec.kind, Variant(lang, True), spec.slug, spec.version)
         target = lang if lang in SCRIPTS and lang != self.default else None
-        site_title = (cfg["site.title_en"] or cfg["site.title"]) if lang == "en" else \
-            self.converter.convert_text(cfg["site.title"], target)
+        site_title = self.site_title(lang)
         ctx = {
             "page": spec, "kind": spec.kind, "lang": lang, "elder": var.elder, "t": self.strings[lang],
             "url": url, "site_title": site_title,
@@ -258,38 +263,119 @@ class Renderer:
             "x_default": base_url + (page_url(spec.kind, Variant(self.default, var.elder), spec.slug, spec.version) or "")
             if base_url else None,
             "today": site.today, "static": url("static/"),
+            "feed": url(feed_path(lang, self.default)) if base_url else None,
         }
         if spec.kind == "home":
             ctx["entries"] = [self.entry(p, lang, var, page_url) for p in site.policies
                               if lang in p.shown.langs]
-        elif spec.kind in ("policy", "version"):
+        elif spec.kind == "notfound":
+            pass
+        else:
             policy = site.policy(spec.slug)
-            version = next(v for v in policy.versions if v.version == spec.version)
+            version = policy.version(spec.version) if spec.version else policy.shown
             doc = self.view(version, lang)
-            body = _POLICY_HREF.sub(lambda m: 'href="' + html.escape(url(
-                (page_url("policy", var, m.group(1)) or page_url("policy", Variant(self.default, var.elder), m.group(1))
-                 or "") + (m.group(2) or ""))) + '"', doc.html)
-            current = policy.shown
+            previous = policy.previous(version)
+            upcoming = [v for v in policy.versions if v.state == UPCOMING and v is not version]
             ctx.update({
-                "policy": policy, "version": version, "doc": doc, "body": body,
-                "is_permalink": spec.kind == "version",
+                "policy": policy, "version": version, "doc": doc, "previous": previous,
+                "current_version": policy.shown, "upcoming": upcoming[0] if upcoming else None,
+                "upcoming_url": any_url("version", policy.slug, upcoming[0].version) if upcoming else None,
+                "current_url": any_url("policy", policy.slug),
                 "permalink": page_url("version", var, policy.slug, version.version),
-                "current_url": page_url("policy", var, policy.slug) or page_url("policy", Variant(self.default, var.elder), policy.slug),
-                "current_version": current,
-                "has_key_clauses": 'class="key-clause"' in doc.html,
+                "history_url": any_url("history", policy.slug),
+                "changes_url": page_url("changes", var, policy.slug, version.version),
                 "description": doc.summary or doc.title,
             })
+            if spec.kind in ("policy", "version"):
+                ctx.update({
+                    "body": _POLICY_HREF.sub(lambda m: 'href="' + html.escape(url(
+                        (any_url("policy", m.group(1)) or "") + (m.group(2) or ""))) + '"', doc.html),
+                    "is_permalink": spec.kind == "version",
+                    "has_key_clauses": 'class="key-clause"' in doc.html,
+                })
+            elif spec.kind == "history":
+                ctx["rows"] = [self.history_row(policy, v, lang, any_url) for v in reversed(policy.versions)]
+            elif spec.kind == "changes":
+                old_doc = self.view(previous, lang)
+                ctx.update({"old_doc": old_doc, "old_url": any_url("version", policy.slug, previous.version),
+                            "new_url": ctx["permalink"],
+                            "diff": self.diff(version, previous, lang)})
         return ctx
+
+    def site_title(self, lang: str) -> str:
+        cfg = self.cfg
+        if lang == "en":
+            return cfg["site.title_en"] or cfg["site.title"]
+        return self.converter.convert_text(cfg["site.title"], lang if lang != self.default else None)
+
+    def history_row(self, policy: Policy, v: Version, lang: str, any_url) -> dict:
+        has_lang = lang in v.langs
+        doc = self.view(v, lang if has_lang else self.default)
+        prev = policy.previous(v)
+        return {"version": v, "doc": doc, "url": any_url("version", policy.slug, v.version),
+                "lang": None if has_lang else self.default, "previous": prev,
+                "lang_name": self.strings[self.default]["lang_name"],
+                "changes_url": any_url("changes", policy.slug, v.version) if prev else None}
+
+    def diff(self, version: Version, previous: Version, lang: str) -> dict:
+        """The changes page's content: sections matched, differences marked up."""
+        new, old = self.view(version, lang), self.view(previous, lang)
+        key = ("diff", _digest(old.html), _digest(new.html), lang)
+        self.used_views.add(key)
+        if key in self.cache.views:
+            return self.cache.views[key]
+        t = self.strings[lang]
+        labels = diffing.Labels(t["ins_start"], t["ins_end"], t["del_start"], t["del_end"])
+        cs = diffing.diff_sections(old.html, new.html, t["footnotes_title"])
+
+        def title(sec):
+            return sec.title if sec and sec.title else t["preamble"]
+
+        sections = []
+        for sc in cs.changed:
+            blocks = []
+            for b in sc.blocks:
+                if b.op == "equal":
+                    continue
+                if b.op == "modify":
+                    body = diffing.inline_html(b.old, b.new, labels)
+                elif b.op in ("insert", "delete"):
+                    body = diffing.whole_html(b.op, b.new or b.old, labels)
+                else:
+                    body = html.escape(b.new or b.old)
+                other = b.other and {"number": b.other.number, "title": title(b.other.new or b.other.old)}
+                blocks.append({"op": b.op, "html": body, "other": other})
+            title_html = diffing.inline_html(sc.old.title, sc.new.title, labels) if sc.title_changed else \
+                html.escape(title(sc.new or sc.old))
+            sections.append({
+                "number": sc.number, "op": sc.op, "title": title(sc.new or sc.old), "title_html": title_html,
+                "title_changed": sc.title_changed, "blocks": blocks, "unchanged": sc.counts["equal"],
+                "old_id": sc.old.id if sc.old else None, "new_id": sc.new.id if sc.new else None})
+        counts = cs.counts
+        result = {"sections": sections, "counts": counts, "changed": len(sections)}
+        self.cache.views[key] = result
+        return result
 
     def entry(self, policy: Policy, lang: str, var: Variant, page_url) -> dict:
         v = policy.shown
         doc = self.view(v, lang)
-        return {"policy": policy, "version": v, "doc": doc, "url": page_url("policy", var, policy.slug)}
+        upcoming = next((u for u in policy.versions if u.state == UPCOMING and u is not v), None)
+        return {"policy": policy, "version": v, "doc": doc, "url": page_url("policy", var, policy.slug),
+                "history_url": page_url("history", var, policy.slug) if len(policy.versions) > 1 else None,
+                "upcoming": upcoming}
+
+
+def page_url_of(plan_index: dict):
+    def page_url(kind, variant, slug=None, version=None):
+        found = plan_index.get(page_key(kind, variant, slug, version))
+        return found.url if found else None
+    return page_url
 
 
 def page_key(kind: str, variant: Variant, slug: str | None, version: str | None) -> tuple:
     """Index key of a planned page: only version pages are told apart by version."""
-    return kind, variant, slug, version if kind == "version" else None
+    return kind, variant, slug, version if kind in ("version", "changes") else None
+
 
 
 _POLICY_HREF = re.compile(r'href="policy:([a-z0-9-]+)(#[A-Za-z0-9_:.-]+)?"')
@@ -387,6 +473,14 @@ def render_site(site: Site, plan: list[PageSpec], out: Collector, cache: RenderC
         cache.pages = fresh
         cache.keep_only(renderer.used_md, renderer.used_views)
     extra = [sitemap(site, plan), robots(site)]
+    langs = [lang for lang in LANG_ORDER if (("home", Variant(lang), None, None) in plan_index)]
+    if site.config["site.base_url"]:
+        for lang in langs:
+            path = feed_path(lang, renderer.default)
+            data = feeds.atom_feed(renderer, lang, page_url_of(plan_index), path)
+            if data is not None:
+                extra.append(Page(path, data))
+    extra.append(Page("policies.json", feeds.policies_json(renderer, page_url_of(plan_index), langs)))
     pages.extend(p for p in extra if p)
     return pages
 
