@@ -21,7 +21,6 @@ import difflib
 import html
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 LEAF_BLOCKS = {"p", "dt", "dd", "pre", "caption", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6"}
 HEADINGS = {"h2", "h3", "h4", "h5", "h6"}
@@ -53,19 +52,36 @@ class Section:
         return "\n".join(self.blocks)
 
 
-class _BlockParser(HTMLParser):
-    """Split body HTML into sections of plain-text blocks."""
+_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>|<!--.*?-->|([^<]+|<)", re.S)
+_ATTR = re.compile(r'([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|\'([^\']*)\'|([^\s>]+)))?')
+
+
+class _BlockParser:
+    """Split body HTML into sections of plain-text blocks.
+
+    The HTML is what Python-Markdown (and the sanitizer) wrote, so a tokenizer
+    of tags and text is enough, and several times faster than html.parser."""
 
     def __init__(self, notes_title: str):
-        super().__init__(convert_charrefs=True)
         self.sections = [Section(None, 1, "")]
         self.notes_title = notes_title
         self.buf: list[str] | None = None     # text of the block being read
         self.buf_tag = ""
         self.cells: list[str] | None = None   # cells of the table row being read
-        self.li_depth = 0
         self.skip = 0                         # inside a footnote back-link
         self.heading_id: str | None = None
+
+    def feed(self, text: str) -> None:
+        for m in _TAG.finditer(text):
+            closing, tag, attrs, data = m.groups()
+            if tag:
+                tag = tag.lower()
+                if closing:
+                    self.handle_endtag(tag)
+                else:
+                    self.handle_starttag(tag, _attrs(attrs))
+            elif data:
+                self.handle_data(html.unescape(data))
 
     def _flush(self):
         if self.buf is None:
@@ -80,7 +96,7 @@ class _BlockParser(HTMLParser):
             self.sections[-1].blocks.append(text)
 
     def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
+        a = attrs
         if self.skip or (tag == "a" and "footnote-backref" in (a.get("class") or "")):
             self.skip += tag == "a"
             return
@@ -130,8 +146,12 @@ class _BlockParser(HTMLParser):
         self.buf.append(data)
 
     def close(self):
-        super().close()
         self._flush()
+
+
+def _attrs(text: str) -> dict[str, str]:
+    return {m.group(1).lower(): html.unescape(next((g for g in m.groups()[1:] if g is not None), ""))
+            for m in _ATTR.finditer(text)}
 
 
 def _clean(text: str) -> str:

@@ -26,6 +26,10 @@ def parser() -> argparse.ArgumentParser:
     _common(b)
     b.add_argument("--out", type=Path, help="output folder (default: [build] output, public/)")
     b.add_argument("--drafts", action="store_true", help="include versions with status: draft")
+    b.add_argument("--no-cache", action="store_true",
+                   help="ignore .cache/ and render every page (the output is the same either way)")
+    b.add_argument("--jobs", "-j", type=int, default=None,
+                   help="worker processes for rendering (default: one per core; 1 renders serially)")
     n = sub.add_parser("new", help="scaffold a policy with every required field")
     _common(n)
     n.add_argument("slug", help="address of the policy, such as privacy-policy")
@@ -81,11 +85,11 @@ def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
 
 def cmd_build(args) -> int:
     from .pipeline import build
-    result = build(args.config, args.out, drafts=args.drafts)
+    result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs)
     report(result.warnings, args.quiet)
     if args.verbose:
         for p in result.pages:
-            print(f"  {p.path}")
+            print(f"  {p}")
     if not args.quiet:
         print(result.summary())
     return 0

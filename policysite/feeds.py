@@ -49,7 +49,7 @@ def atom_feed(r: "Renderer", lang: str, page_url, path: str) -> bytes | None:
         for i, v in enumerate(p.versions):
             if lang not in v.langs or v.state == DRAFT:
                 continue
-            doc = r.view(v, lang)
+            doc = r.meta(v, lang)
             kind = t["feed_upcoming"] if v.state == UPCOMING else \
                 t["feed_new_policy"] if i == 0 else t["feed_new_version"]
             when = v.meta.get("published") or v.effective
@@ -120,8 +120,8 @@ def policies_json(r: "Renderer", page_url, langs: list[str]) -> bytes:
         shown = p.shown
         policies.append({
             "slug": p.slug,
-            "title": {lang: r.view(shown, lang).title for lang in shown.langs},
-            "issuer": {lang: r.view(shown, lang).issuer for lang in shown.langs},
+            "title": {lang: r.meta(shown, lang).title for lang in shown.langs},
+            "issuer": {lang: r.meta(shown, lang).issuer for lang in shown.langs},
             "current_version": shown.version if shown.state in ("current", "repealed") else None,
             "pages": urls("policy", p.slug),
             "history": urls("history", p.slug),

@@ -387,7 +387,9 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
     policies_dir = cfg.path_of("content.policies_dir")
     for path, slug, stem, lang in discover(cfg, out):
         st = path.stat()
-        stamp = (st.st_mtime_ns, st.st_size, st.st_ino, slug, cfg["content.default_lang"])
+        # keyed by content, not by modification time: an edit that keeps size and mtime is still seen
+        content = hashlib.sha256(path.read_bytes()).hexdigest() if st.st_size <= MAX_BYTES else st.st_size
+        stamp = (content, st.st_size, slug, stem, lang, cfg["content.default_lang"])
         seen.add(path)
         if cache is not None and path in cache and cache[path][0] == stamp:
             _, src, diags = cache[path]

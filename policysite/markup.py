@@ -15,12 +15,14 @@ toc, plus three small extensions of ours:
 """
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
@@ -45,10 +47,31 @@ class NoConvertProcessor(InlineProcessor):
         return el, m.start(0), m.end(0)
 
 
-class HeadingProcessor(Treeprocessor):
-    """Normalise heading levels and give every heading a stable ASCII id."""
+# Characters with which some inline pattern (code, escapes, links, images, autolinks,
+# raw HTML, entities, emphasis, our ++…++ and {{…}}, footnote and attr_list syntax)
+# can start. Text without any of them, and without a hard line break, comes out of
+# inline processing unchanged; most policy paragraphs are such text.
+_INLINE_TRIGGERS = re.compile(r"[\\`*_\[\]!<>&+{}]|  \n")
+
+
+class PlainTextProcessor(Treeprocessor):
+    """Mark block text that no inline pattern can match as atomic, so Python-Markdown's
+    inline pass (its slowest part: every pattern tried at every position) skips it.
+    The output is the same; only the time differs (tests/test_markup_speedups.py)."""
 
     def run(self, root):
+        for el in root.iter():
+            text = el.text
+            if text and not isinstance(text, AtomicString) and not _INLINE_TRIGGERS.search(text):
+                el.text = AtomicString(text)
+
+
+class HeadingProcessor(Treeprocessor):
+    """Normalise heading levels, give every heading a stable ASCII id, and collect the
+    table of contents (h2 and h3)."""
+
+    def run(self, root):
+        self.md.toc_tokens = []
         headings = [el for el in root.iter() if el.tag in HEADINGS]
         if not headings:
             return
@@ -70,6 +93,21 @@ class HeadingProcessor(Treeprocessor):
                     hid, n = f"{base}-{n}", n + 1
                 h.set("id", hid)
                 used.add(hid)
+        toc: list[dict] = []
+        for h in headings:
+            level = int(h.tag[1])
+            if level > 3:
+                continue
+            if len(h) or "\x02" in (h.text or ""):
+                name = strip_tags(render_inner_html(remove_fnrefs(h), self.md))
+            else:
+                name = html.escape(h.text or "", quote=False)
+            entry = {"id": h.get("id"), "name": name, "level": level, "children": []}
+            if level == 3 and toc:
+                toc[-1]["children"].append(entry)
+            else:
+                toc.append(entry)
+        self.md.toc_tokens = toc
 
 
 class PolicyLinkProcessor(Treeprocessor):
@@ -89,6 +127,7 @@ class PolicyExtension(Extension):
         md.inlinePatterns.register(NoConvertProcessor(r"\{\{(.+?)\}\}", md), "no_convert", 66)
         # after attr_list (8) has set {#id}s, before toc (5) reads them
         md.treeprocessors.register(HeadingProcessor(md), "policy_headings", 6)
+        md.treeprocessors.register(PlainTextProcessor(md), "policy_plain_text", 21)   # just before inline (20)
         md.treeprocessors.register(PolicyLinkProcessor(md), "policy_links", 4)
         md.policy_links = []
         md.registerExtension(self)
@@ -106,10 +145,9 @@ class RenderedDoc:
 
 def new_markdown(backlink_title: str = "%d") -> markdown.Markdown:
     return markdown.Markdown(
-        extensions=["tables", "footnotes", "attr_list", "def_list", "sane_lists", "fenced_code", "toc",
+        extensions=["tables", "footnotes", "attr_list", "def_list", "sane_lists", "fenced_code",
                     PolicyExtension()],
         extension_configs={
-            "toc": {"toc_depth": "2-3"},
             "footnotes": {"BACKLINK_TITLE": backlink_title, "SUPERSCRIPT_TEXT": "{}"},
         },
         output_format="html",
@@ -126,10 +164,6 @@ def render_markdown(text: str, backlink_title: str = "%d") -> RenderedDoc:
         md = _MD[backlink_title] = new_markdown(backlink_title)
     md.reset()
     html = md.convert(text)
-    toc = [_toc_entry(t) for t in md.toc_tokens]
+    toc = md.toc_tokens
     return RenderedDoc(html, toc, list(md.policy_links))
 
-
-def _toc_entry(token: dict) -> dict:
-    return {"id": token["id"], "name": token["name"], "level": token["level"],
-            "children": [_toc_entry(c) for c in token.get("children", [])]}

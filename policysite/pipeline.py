@@ -3,11 +3,24 @@
 Each phase is a function from the previous phase's output to its own; problems
 are collected in one `Collector`, and the build stops after a phase that found
 errors, so a webmaster sees every problem of that phase at once.
+
+Incremental by default: `.cache/policysite/` under the site keeps the parsed
+sources (by file size and modification time), rendered documents (by content
+hash) and the fingerprint of every page written. A page is rendered again only
+when its fingerprint changed, and only changed files are written; `--no-cache`
+ignores all of it. Pages are rendered in parallel (one process per core) when
+there are many; each page is a pure function of its inputs, so the output is
+the same byte for byte as a serial build's.
 """
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+import os
+import pickle
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,28 +28,74 @@ from . import __version__
 from .config import Config, load_config
 from .errors import BuildError, Collector, Diagnostic
 from .load import load_sources
-from .model import Site, build_site, plan_pages
-from .render import Page, RenderCache, render_site
+from .model import PageSpec, Site, build_site, plan_pages
+from .render import (DocStore, Page, Renderer, fingerprints, plan_index_of, render_one, render_site,
+                     render_site_files, site_files)
 from .script import DEFAULT_PHRASES
-from .write import WriteStats, write_incremental, write_output
+from .write import OutputWriter, WriteStats
 
 ENGINE_DIR = Path(__file__).parent
+CACHE_DIR = Path(".cache") / "policysite"
+PARALLEL_MIN_PAGES = 400      # below this, starting worker processes costs more than it saves
+
+
+def engine_fingerprint() -> str:
+    """The engine's own version: its code and the Python it runs on."""
+    h = hashlib.sha256(f"{__version__}|{sys.version}".encode())
+    for f in sorted(ENGINE_DIR.glob("*.py")) + [DEFAULT_PHRASES]:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+@dataclass
+class State:
+    """What one build hands to the next (kept in `.cache/policysite/state.pickle`)."""
+    engine: str = ""
+    sources: dict = field(default_factory=dict)     # load cache: path -> (stat, Source, diagnostics)
+    manifest: dict = field(default_factory=dict)    # output path -> fingerprint of what it was built from
+    marker: list | None = None                      # identity of the output folder's marker file
+    out_dir: str = ""
+    links: dict = field(default_factory=dict)       # source digest -> its policy: links
+    meta: dict = field(default_factory=dict)        # metadata-only views for listings
+
+
+def load_state(folder: Path, engine: str) -> State:
+    try:
+        state = pickle.loads((folder / "state.pickle").read_bytes())
+        if isinstance(state, State) and state.engine == engine:
+            return state
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        pass
+    return State(engine=engine)
+
+
+def save_state(folder: Path, state: State) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".state.{os.getpid()}.tmp"
+    tmp.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    os.replace(tmp, folder / "state.pickle")
 
 
 @dataclass
 class BuildResult:
     site: Site
-    pages: list[Page]
+    pages: list[str]                      # every output path of the site
     stats: WriteStats | None
     warnings: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
     out_dir: Path | None = None
+    rendered: int = 0                     # HTML pages rendered by this build (the rest were unchanged)
+
+    @property
+    def html_pages(self) -> int:
+        return sum(1 for p in self.pages if p.endswith(".html"))
 
     def summary(self) -> str:
         n = len(self.site.policies)
-        html = sum(1 for p in self.pages if p.path.endswith(".html"))
-        return (f"Built {n} {'policy' if n == 1 else 'policies'}, {html} pages in {self.seconds:.2f} s"
-                + (f" → {self.out_dir}" if self.out_dir else ""))
+        changed = "" if self.rendered == self.html_pages else f" ({self.rendered} rendered, the rest unchanged)"
+        return (f"Built {n} {'policy' if n == 1 else 'policies'}, {self.html_pages} pages{changed} in "
+                f"{self.seconds:.2f} s" + (f" → {self.out_dir}" if self.out_dir else ""))
 
 
 def static_pages(cfg: Config) -> list[Page]:
@@ -56,11 +115,11 @@ def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: d
     return site
 
 
-def global_fingerprint(cfg: Config, drafts: bool) -> str:
+def global_fingerprint(cfg: Config, drafts: bool, engine: str | None = None) -> str:
     """Hash of everything every page depends on: engine code, config, templates, strings,
     phrase tables, build date. Any change to one of them re-renders every page."""
-    h = hashlib.sha256(f"{__version__}|{drafts}|{cfg.today}".encode())
-    files = sorted(ENGINE_DIR.glob("*.py")) + [DEFAULT_PHRASES, cfg.path, cfg.path_of("scripts.phrases")]
+    h = hashlib.sha256(f"{engine or engine_fingerprint()}|{drafts}|{cfg.today}".encode())
+    files = [cfg.path, cfg.path_of("scripts.phrases")]
     for d in (cfg.path_of("theme.templates_dir"), cfg.path_of("theme.overrides_dir")):
         if d.is_dir():
             files += sorted(p for p in d.rglob("*") if p.is_file())
@@ -76,58 +135,154 @@ def protected_paths(cfg: Config) -> list[Path]:
             cfg.path_of("theme.static_dir")]
 
 
-class Builder:
-    """Builds a site again and again, reusing what did not change (used by `serve`).
+# --- rendering, serial or in worker processes -----------------------------------------
 
-    Sources are re-read only when their file changed; Markdown and conversions are
-    reused by content hash; a policy's pages are re-rendered only when its files,
-    the list of policies, or the global fingerprint changed.
-    """
+_WORK: dict = {}                          # set before forking; read by workers
 
-    def __init__(self, config_path: Path, out_dir: Path | None = None, drafts: bool = False,
-                 incremental_write: bool = False):
-        self.config_path, self.out_dir, self.drafts = Path(config_path), out_dir, drafts
-        self.incremental_write = incremental_write
-        self.source_cache: dict = {}
-        self.render_cache = RenderCache()
-        self.manifest: dict[str, str] = {}
-        self.last_rendered = 0
 
-    def build(self) -> BuildResult:
-        start = time.perf_counter()
-        diag = Collector()
-        site = load_phase(self.config_path, diag, self.drafts, self.source_cache)
-        cfg = site.config
-        before = dict(self.render_cache.pages)
-        pages = render_site(site, plan_pages(site), diag, self.render_cache,
-                            global_fingerprint(cfg, self.drafts)) + static_pages(cfg)
-        diag.raise_if_errors()
-        self.last_rendered = sum(1 for p in pages if p.path.endswith(".html")
-                                 and before.get(p.path, (None, None))[1] is not p)
-        out_dir = Path(self.out_dir) if self.out_dir else cfg.path_of("build.output")
-        if self.incremental_write:
-            stats, self.manifest = write_incremental(out_dir, pages, self.manifest, protected_paths(cfg))
+def _worker_init() -> None:
+    """Workers die with the build: a killed build leaves no orphans behind (Linux)."""
+    try:
+        import ctypes
+        import signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _render_groups(slugs: list[str]) -> tuple[dict[str, int], list[Diagnostic], dict, dict]:
+    """Render the pages of some policies into the stage (in a worker, or in-process)."""
+    renderer, specs_by_slug, plan_index, writer = (_WORK[k] for k in ("renderer", "specs", "index", "writer"))
+    local = Collector()
+    renderer.out = local
+    known_links, known_metas = set(renderer.links), set(renderer.metas)
+    written: dict[str, int] = {}
+    for slug in slugs:
+        for spec in specs_by_slug[slug]:
+            page = render_one(renderer, spec, plan_index)
+            if page is None:
+                return written, local.items, {}, {}
+            writer.target(page.path).write_bytes(page.data)
+            written[page.path] = len(page.data)
+    return (written, local.items, {k: v for k, v in renderer.links.items() if k not in known_links},
+            {k: v for k, v in renderer.metas.items() if k not in known_metas})
+
+
+def render_phase(renderer: Renderer, todo: list[PageSpec], plan_index: dict, writer: OutputWriter,
+                 diag: Collector, jobs: int) -> int:
+    """Render the pages in `todo` into the writer's stage. Returns how many were rendered."""
+    specs_by_slug: dict = {}
+    for spec in todo:
+        specs_by_slug.setdefault(spec.slug, []).append(spec)
+    site_wide = specs_by_slug.pop(None, [])
+    slugs = sorted(specs_by_slug)
+    _WORK.update(renderer=renderer, specs=specs_by_slug, index=plan_index, writer=writer)
+    parallel = jobs > 1 and len(todo) >= PARALLEL_MIN_PAGES and "fork" in multiprocessing.get_all_start_methods()
+    try:
+        if parallel:
+            chunks = [c for c in (slugs[i::jobs * 4] for i in range(jobs * 4)) if c]
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                     initializer=_worker_init) as pool:
+                results = list(pool.map(_render_groups, chunks))
         else:
-            stats = write_output(out_dir, pages, protected_paths(cfg))
-        return BuildResult(site, pages, stats, diag.warnings, time.perf_counter() - start, out_dir)
-
-
-def render_phase(site: Site, diag: Collector) -> list[Page]:
-    pages = render_site(site, plan_pages(site), diag) + static_pages(site.config)
+            results = [_render_groups(slugs)]
+    finally:
+        _WORK.clear()
+        renderer.out = diag
+    for written, items, links, metas in results:
+        writer.note_written(written)
+        diag.extend(items)
+        renderer.links.update(links)
+        renderer.metas.update(metas)
     diag.raise_if_errors()
-    return pages
+    for spec in site_wide:
+        page = render_one(renderer, spec, plan_index)
+        if page is not None:
+            writer.put(page.path, page.data)
+    diag.raise_if_errors()
+    return len(todo)
 
 
 def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, drafts: bool = False,
-          write: bool = True) -> BuildResult:
+          write: bool = True, use_cache: bool = True, jobs: int | None = None, state: State | None = None,
+          incremental: bool | None = None, store: DocStore | None = None) -> BuildResult:
+    """Build the site. `state` (kept in memory by `serve`) replaces the cache folder."""
     start = time.perf_counter()
     diag = Collector()
-    site = load_phase(Path(config_path), diag, drafts)
-    pages = render_phase(site, diag)
-    cfg = site.config
+    cfg = load_config(Path(config_path), diag)
+    diag.raise_if_errors()
+    engine = engine_fingerprint()
+    cache_dir = cfg.root / CACHE_DIR
+    if state is None:
+        state = load_state(cache_dir, engine) if use_cache else State(engine=engine)
+    persist = use_cache and write
+
+    # load and model
+    sources = load_sources(cfg, diag, state.sources)
+    site = build_site(cfg, sources, diag, drafts)
+    diag.raise_if_errors()
+    plan = plan_pages(site)
+
+    # render: only what changed, into a stage beside the output
+    if store is None:
+        store = DocStore(cache_dir / "docs" if persist else None, engine)
+    renderer = Renderer(site, diag, store, state)
+    diag.raise_if_errors()
+    renderer.check_links()
+    diag.raise_if_errors()
+    statics = static_pages(cfg)
+    fps = fingerprints(site, plan, global_fingerprint(cfg, drafts, engine))
+    fps.update({p.path: hashlib.sha256(p.data).hexdigest() for p in statics})
     out_dir = Path(out_dir) if out_dir else cfg.path_of("build.output")
-    stats = write_output(out_dir, pages, protected_paths(cfg)) if write else None
-    return BuildResult(site, pages, stats, diag.warnings, time.perf_counter() - start, out_dir if write else None)
+    if not write:
+        pages = render_site(site, plan, diag, store) + statics
+        diag.raise_if_errors()
+        return BuildResult(site, [p.path for p in pages], None, diag.warnings, time.perf_counter() - start,
+                           None, sum(1 for p in pages if p.path.endswith(".html")))
+    same_place = state.out_dir == str(Path(out_dir).resolve())
+    writer = OutputWriter(out_dir, protected_paths(cfg), state.manifest if same_place else None,
+                          state.marker if same_place else None, incremental)
+    try:
+        todo = [spec for spec in plan if not writer.reusable(spec.out_path, fps[spec.out_path])]
+        plan_index = plan_index_of(plan)
+        rendered = render_phase(renderer, todo, plan_index, writer, diag, jobs or os.cpu_count() or 1)
+        if any(not writer.reusable(path, fps[path]) for path in site_files(site, plan)):
+            for page in render_site_files(renderer, plan, plan_index):
+                writer.put(page.path, page.data)
+        for page in statics:
+            if not writer.reusable(page.path, fps[page.path]):
+                writer.put(page.path, page.data)
+    except BaseException:
+        writer.abort()
+        raise
+    stats, marker = writer.commit(fps)
+    state.manifest, state.marker, state.out_dir = fps, marker, str(writer.out_dir)
+    digests = {s.digest for s in sources}
+    state.links = {k: v for k, v in state.links.items() if k in digests}
+    if len(state.meta) > 8 * sum(len(p.versions) for p in site.policies) + 64:
+        state.meta.clear()                              # entries of versions long gone: start afresh
+    if persist:
+        save_state(cache_dir, state)
+    return BuildResult(site, sorted(fps), stats, diag.warnings, time.perf_counter() - start, writer.out_dir,
+                       rendered=sum(1 for s in todo))
+
+
+class Builder:
+    """Builds a site again and again, keeping the cache in memory (used by `serve`)."""
+
+    def __init__(self, config_path: Path, out_dir: Path | None = None, drafts: bool = False,
+                 incremental_write: bool = True):
+        self.config_path, self.out_dir, self.drafts = Path(config_path), out_dir, drafts
+        self.incremental = True if incremental_write else None
+        self.state = State(engine=engine_fingerprint())
+        self.store = DocStore(None, self.state.engine)
+        self.last_rendered = 0
+
+    def build(self) -> BuildResult:
+        result = build(self.config_path, self.out_dir, self.drafts, use_cache=False, jobs=1, state=self.state,
+                       incremental=self.incremental, store=self.store)
+        self.last_rendered = result.rendered
+        return result
 
 
 __all__ = ["build", "Builder", "BuildResult", "BuildError"]

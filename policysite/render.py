@@ -8,8 +8,11 @@ script is derived from that HTML with OpenCC; each variant (script or language
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import html
+import os
+import pickle
 import posixpath
 import re
 import tomllib
@@ -54,6 +57,7 @@ class DocView:
 
 # --- helpers shared by templates ------------------------------------------------
 
+@functools.lru_cache(maxsize=65536)
 def relative(from_url: str, to_url: str) -> str:
     """Relative link between two site-relative directory URLs ("" is the root)."""
     target, frag = (to_url.split("#", 1) + [""])[:2]
@@ -115,25 +119,43 @@ class Strings(dict):
 
 # --- the renderer -------------------------------------------------------------
 
-@dataclass
-class RenderCache:
-    """What one build can hand to the next: content-keyed, so it can never serve stale results.
+class DocStore:
+    """Rendered documents by content: in memory for this process, and in a folder on disk
+    (`.cache/` under the site) for later builds. Keys are hashes of everything the
+    value depends on (source bytes, engine code, conversion tables), so a stale entry
+    can never be found."""
 
-    `markdown` and `views` are keyed by the SHA-256 of the source files involved;
-    `pages` maps an output path to (fingerprint of everything the page depends on, Page).
-    """
-    markdown: dict = field(default_factory=dict)
-    views: dict = field(default_factory=dict)
-    pages: dict = field(default_factory=dict)
-    global_fp: str = ""
+    def __init__(self, folder: Path | None = None, salt: str = ""):
+        self.folder, self.salt = folder, salt
+        self.memory: dict[str, object] = {}
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
 
-    def keep_only(self, md_keys, view_keys) -> None:
-        self.markdown = {k: v for k, v in self.markdown.items() if k in md_keys}
-        self.views = {k: v for k, v in self.views.items() if k in view_keys}
+    def key(self, *parts) -> str:
+        return _digest(self.salt + "|" + repr(parts))
+
+    def get(self, key: str):
+        if key in self.memory:
+            return self.memory[key]
+        if self.folder is not None:
+            try:
+                value = pickle.loads((self.folder / key).read_bytes())
+            except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+                return None
+            self.memory[key] = value
+            return value
+        return None
+
+    def put(self, key: str, value) -> None:
+        self.memory[key] = value
+        if self.folder is not None:
+            tmp = self.folder / f".{key}.{os.getpid()}.tmp"
+            tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(tmp, self.folder / key)
 
 
 class Renderer:
-    def __init__(self, site: Site, out: Collector, cache: RenderCache | None = None):
+    def __init__(self, site: Site, out: Collector, store: DocStore | None = None, state=None):
         cfg = site.config
         self.site, self.cfg, self.out = site, cfg, out
         self.default = cfg["scripts.default"]
@@ -150,31 +172,49 @@ class Renderer:
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             keep_trailing_newline=True)
         self.env.filters["date"] = format_date
-        self.cache = cache or RenderCache()
-        self.used_md: set = set()
-        self.used_views: set = set()
+        self.store = store or DocStore()
+        # what conversion depends on: the profile and both phrase tables
+        self.conv_fp = self.cfg["scripts.traditional"] + "|" + _digest(repr(self.converter.phrases))
+        self.links = state.links if state is not None else {}      # source digest -> policy: links
+        self.metas = state.meta if state is not None else {}       # view key -> metadata-only view
 
     # Markdown, once per source document (and once per content, across builds)
     def markdown(self, src) -> RenderedDoc:
         backlink = self.strings[src.lang].get("footnote_back", "%d")
-        key = (src.digest, backlink)
-        self.used_md.add(key)
-        if key not in self.cache.markdown:
-            self.cache.markdown[key] = render_markdown(src.body, backlink)
-        return self.cache.markdown[key]
+        key = self.store.key("md", src.digest, backlink)
+        doc = self.store.get(key)
+        if doc is None:
+            doc = render_markdown(src.body, backlink)
+            self.store.put(key, doc)
+        self.links[src.digest] = doc.policy_links
+        return doc
+
+    def meta(self, version: Version, lang: str) -> DocView:
+        """Title, issuer, summary, contact and tags in a language, without the body
+        (for listings, feeds and the index; cheap, and kept between builds)."""
+        key = self.store.key("meta", tuple(sorted(s.digest for s in version.docs.values())), lang, self.conv_fp)
+        found = self.metas.get(key)
+        if found is None:
+            found = self.metas[key] = self._view(version, lang, body=False)
+        return found
 
     def view(self, version: Version, lang: str) -> DocView:
-        key = (tuple(sorted(s.digest for s in version.docs.values())), lang)
-        self.used_views.add(key)
-        if key in self.cache.views:
-            return self.cache.views[key]
+        key = self.store.key("view", tuple(sorted(s.digest for s in version.docs.values())), lang,
+                             self.strings[lang].get("footnote_back", ""), self.conv_fp)
+        found = self.store.get(key)
+        if found is None:
+            found = self._view(version, lang, body=True)
+            self.store.put(key, found)
+        return found
+
+    def _view(self, version: Version, lang: str, body: bool) -> DocView:
         docs = version.docs
         if lang in docs:
             src, target = docs[lang], None
         else:
             src = next((docs[s] for s in SCRIPTS if s in docs), version.main)
             target = lang if lang in SCRIPTS and src.lang in SCRIPTS else None
-        doc = self.markdown(src)
+        doc = self.markdown(src) if body else RenderedDoc("", [])
         meta = dict(version.meta)
         if src is not version.main:
             meta.update({k: v for k, v in src.meta.items()})
@@ -192,7 +232,6 @@ class Renderer:
             toc=_convert_toc(doc.toc, conv, target),
             converted=target is not None,
             source=src.display)
-        self.cache.views[key] = view
         return view
 
     def check_links(self) -> None:
@@ -201,7 +240,10 @@ class Renderer:
         for p in self.site.policies:
             for v in p.versions:
                 for src in v.docs.values():
-                    for href in self.markdown(src).policy_links:
+                    links = self.links.get(src.digest)
+                    if links is None:
+                        links = self.markdown(src).policy_links
+                    for href in links:
                         m = POLICY_LINK.match(href)
                         if m and m.group(1) in slugs:
                             continue
@@ -310,7 +352,7 @@ class Renderer:
 
     def history_row(self, policy: Policy, v: Version, lang: str, any_url) -> dict:
         has_lang = lang in v.langs
-        doc = self.view(v, lang if has_lang else self.default)
+        doc = self.meta(v, lang if has_lang else self.default)
         prev = policy.previous(v)
         return {"version": v, "doc": doc, "url": any_url("version", policy.slug, v.version),
                 "lang": None if has_lang else self.default, "previous": prev,
@@ -320,10 +362,10 @@ class Renderer:
     def diff(self, version: Version, previous: Version, lang: str) -> dict:
         """The changes page's content: sections matched, differences marked up."""
         new, old = self.view(version, lang), self.view(previous, lang)
-        key = ("diff", _digest(old.html), _digest(new.html), lang)
-        self.used_views.add(key)
-        if key in self.cache.views:
-            return self.cache.views[key]
+        key = self.store.key("diff", _digest(old.html), _digest(new.html), lang, repr(sorted(self.strings[lang].items())))
+        found = self.store.get(key)
+        if found is not None:
+            return found
         t = self.strings[lang]
         labels = diffing.Labels(t["ins_start"], t["ins_end"], t["del_start"], t["del_end"])
         cs = diffing.diff_sections(old.html, new.html, t["footnotes_title"])
@@ -353,12 +395,12 @@ class Renderer:
                 "old_id": sc.old.id if sc.old else None, "new_id": sc.new.id if sc.new else None})
         counts = cs.counts
         result = {"sections": sections, "counts": counts, "changed": len(sections)}
-        self.cache.views[key] = result
+        self.store.put(key, result)
         return result
 
     def entry(self, policy: Policy, lang: str, var: Variant, page_url) -> dict:
         v = policy.shown
-        doc = self.view(v, lang)
+        doc = self.meta(v, lang)
         upcoming = next((u for u in policy.versions if u.state == UPCOMING and u is not v), None)
         return {"policy": policy, "version": v, "doc": doc, "url": page_url("policy", var, policy.slug),
                 "history_url": page_url("history", var, policy.slug) if len(policy.versions) > 1 else None,
@@ -420,69 +462,97 @@ def robots(site: Site) -> Page:
     return Page("robots.txt", text.encode("utf-8"))
 
 
-def render_site(site: Site, plan: list[PageSpec], out: Collector, cache: RenderCache | None = None,
-                global_fp: str = "") -> list[Page]:
-    """Render every planned page. Collects template and link errors instead of stopping at the first.
+def render_one(renderer: Renderer, spec: PageSpec, plan_index: dict) -> Page | None:
+    """One page, or None after reporting a template's mistake (file and line) to the collector."""
+    out = renderer.out
+    try:
+        return renderer.render(spec, plan_index)
+    except jinja2.TemplateNotFound as e:
+        out.error(renderer.template_dirs[-1] if renderer.template_dirs else "templates", None, None,
+                  f"template '{e.name}' not found", f"restore templates/{e.name} from the project")
+    except jinja2.TemplateSyntaxError as e:
+        out.error(e.filename or e.name or "templates", e.lineno, None, f"template error: {e.message}",
+                  "check the Jinja tags on that line")
+    except Exception as e:                         # noqa: BLE001 - a template's mistake, not ours
+        where = _template_line(e)
+        if where[0] is None:
+            raise
+        out.error(where[0], where[1], None, f"template error: {type(e).__name__}: {e}",
+                  "check the variable, filter or UI string used on that line")
+    return None
 
-    With a `cache` from an earlier build, a policy's pages are reused when nothing
-    they depend on changed: the policy's own files, the list of policies (links
-    between policies), and `global_fp` (config, templates, strings, phrase tables,
-    engine version, build date). Home, 404, sitemap and robots are always rendered.
+
+def fingerprints(site: Site, plan: list[PageSpec], global_fp: str) -> dict[str, str]:
+    """What every page depends on, as one hash per output path.
+
+    A policy's pages depend on its own files, on the list of policies with their
+    versions, states and languages (links between policies), and on `global_fp`
+    (engine, config, templates, strings, phrase tables, build date). The home page,
+    404 page, sitemap, feeds and index depend on the listing data of every version
+    (titles, issuers, summaries, dates, states), not on the bodies; so editing the
+    text of one policy re-renders that policy's pages only.
     """
-    cache = cache if cache is not None else RenderCache()
-    if cache.global_fp != global_fp or not global_fp:
-        cache.pages, cache.global_fp = {}, global_fp
-    renderer = Renderer(site, out, cache)
-    out.raise_if_errors()
-    renderer.check_links()
-    plan_index = {page_key(p.kind, p.variant, p.slug, p.version): p for p in plan}
     index_fp = _digest(repr(sorted((p.slug, tuple(p.shown.langs), tuple((v.version, v.state, tuple(v.langs))
                                                                         for v in p.versions)) for p in site.policies)))
-    policy_fps = {p.slug: _digest(index_fp + "".join(sorted(s.digest for v in p.versions for s in v.docs.values())))
+    listing = []
+    for p in site.policies:
+        for v in p.versions:
+            for lang, src in sorted(v.docs.items()):
+                listing.append((p.slug, v.version, v.state, lang, sorted((k, repr(val)) for k, val in src.meta.items())))
+    listing_fp = _digest(global_fp + repr(listing))
+    policy_fps = {p.slug: _digest(global_fp + index_fp + "".join(sorted(s.digest for v in p.versions
+                                                                         for s in v.docs.values())))
                   for p in site.policies}
-    pages: list[Page] = []
-    fresh: dict[str, tuple[str, Page]] = {}
-    for spec in plan:
-        fp = policy_fps.get(spec.slug) if spec.slug else None
-        reuse = cache.pages.get(spec.out_path) if fp else None
-        if reuse and reuse[0] == fp:
-            pages.append(reuse[1])
-            fresh[spec.out_path] = reuse
-            continue
-        try:
-            page = renderer.render(spec, plan_index)
-        except jinja2.TemplateNotFound as e:
-            out.error(renderer.template_dirs[-1] if renderer.template_dirs else "templates", None, None,
-                      f"template '{e.name}' not found", f"restore templates/{e.name} from the project")
-            break
-        except jinja2.TemplateSyntaxError as e:
-            out.error(e.filename or e.name or "templates", e.lineno, None, f"template error: {e.message}",
-                      "check the Jinja tags on that line")
-            break
-        except Exception as e:                         # noqa: BLE001 - a template's mistake, not ours
-            where = _template_line(e)
-            if where[0] is None:
-                raise
-            out.error(where[0], where[1], None, f"template error: {type(e).__name__}: {e}",
-                      "check the variable, filter or UI string used on that line")
-            break
-        pages.append(page)
-        if fp:
-            fresh[spec.out_path] = (fp, page)
-    if not out.errors:
-        cache.pages = fresh
-        cache.keep_only(renderer.used_md, renderer.used_views)
-    extra = [sitemap(site, plan), robots(site)]
-    langs = [lang for lang in LANG_ORDER if (("home", Variant(lang), None, None) in plan_index)]
+    fps = {spec.out_path: policy_fps[spec.slug] if spec.slug else listing_fp for spec in plan}
+    for path in site_files(site, plan):
+        fps[path] = listing_fp
+    return fps
+
+
+def site_files(site: Site, plan: list[PageSpec]) -> list[str]:
+    """The site-wide files besides pages: sitemap, robots, feeds, index."""
+    cfg = site.config
+    files = ["robots.txt", "policies.json"]
+    if cfg["site.base_url"]:
+        files.append("sitemap.xml")
+        homes = {p.variant.lang for p in plan if p.kind == "home" and not p.variant.elder}
+        files += [feed_path(lang, cfg["scripts.default"]) for lang in LANG_ORDER if lang in homes]
+    return files
+
+
+def render_site_files(renderer: Renderer, plan: list[PageSpec], plan_index: dict) -> list[Page]:
+    site = renderer.site
+    pages = [robots(site)]
+    if (sm := sitemap(site, plan)) is not None:
+        pages.append(sm)
+    langs = [lang for lang in LANG_ORDER if ("home", Variant(lang), None, None) in plan_index]
     if site.config["site.base_url"]:
         for lang in langs:
             path = feed_path(lang, renderer.default)
             data = feeds.atom_feed(renderer, lang, page_url_of(plan_index), path)
             if data is not None:
-                extra.append(Page(path, data))
-    extra.append(Page("policies.json", feeds.policies_json(renderer, page_url_of(plan_index), langs)))
-    pages.extend(p for p in extra if p)
+                pages.append(Page(path, data))
+    pages.append(Page("policies.json", feeds.policies_json(renderer, page_url_of(plan_index), langs)))
     return pages
+
+
+def plan_index_of(plan: list[PageSpec]) -> dict:
+    return {page_key(p.kind, p.variant, p.slug, p.version): p for p in plan}
+
+
+def render_site(site: Site, plan: list[PageSpec], out: Collector, store: DocStore | None = None) -> list[Page]:
+    """Every page and file of the site, in memory (for tests and small sites; builds stream)."""
+    renderer = Renderer(site, out, store)
+    out.raise_if_errors()
+    renderer.check_links()
+    plan_index = plan_index_of(plan)
+    pages = []
+    for spec in plan:
+        page = render_one(renderer, spec, plan_index)
+        if page is None:
+            break
+        pages.append(page)
+    return pages + render_site_files(renderer, plan, plan_index)
 
 
 def _digest(text: str) -> str:

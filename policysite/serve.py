@@ -128,7 +128,7 @@ class DevServer:
             if changed:
                 rel = [os.path.relpath(c, self.config_path.parent) for c in changed]
                 what = f" after {', '.join(rel[:3])}{' …' if len(rel) > 3 else ''} changed"
-            total = sum(1 for p in result.pages if p.path.endswith(".html"))
+            total = result.html_pages
             self.log(f"Rebuilt {self.builder.last_rendered} of {total} pages in "
                      f"{time.perf_counter() - start:.2f} s{what}")
             ok = True

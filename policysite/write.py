@@ -5,6 +5,14 @@ in with one rename (renameat2 RENAME_EXCHANGE on Linux), so a build that fails
 or is killed part-way leaves the previous output as it was, and files that no
 longer belong to the site are gone after a build.
 
+`OutputWriter` does the same for incremental builds, writing only what
+changed: the changed pages are staged first; then a journal naming them is
+written and synced, and only then are they moved into place. A build killed
+before the journal exists leaves the output as it was; one killed while moving
+is completed by the next build (roll forward) before it does anything else.
+When most pages changed, it stages a whole new tree (unchanged pages
+hard-linked from the old one) and swaps it in as above.
+
 A folder is only ever replaced if it is empty or was made by this tool (it
 holds the marker file), so `--out ~/Documents` cannot wipe anything.
 """
@@ -12,8 +20,11 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
+import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -63,7 +74,8 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def _clean_stale(out_dir: Path) -> None:
-    """Remove staging folders left by builds that were killed (their process is gone)."""
+    """Remove staging folders left by builds that were killed (their process is gone), and
+    replaced trees whose background removal did not finish."""
     prefix = f".{out_dir.name}.new-"
     for d in out_dir.parent.glob(prefix + "*"):
         try:
@@ -73,6 +85,8 @@ def _clean_stale(out_dir: Path) -> None:
             shutil.rmtree(d, ignore_errors=True)
         except PermissionError:
             pass
+    for d in out_dir.parent.glob(f".{out_dir.name}.old-*"):
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def write_output(out_dir: Path, pages, protected: list[Path] = ()) -> WriteStats:
@@ -148,3 +162,162 @@ def write_incremental(out_dir: Path, pages, manifest: dict[str, str], protected:
             parent.rmdir()
             parent = parent.parent
     return WriteStats(written, total), new
+
+
+JOURNAL = ".policysite-journal"
+FULL_SWAP_SHARE = 0.3        # above this share of pages changed, swap in a whole new tree
+
+
+def _marker_id(out_dir: Path):
+    try:
+        st = (out_dir / MARKER).stat()
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_mtime_ns]
+
+
+def _remove_later(path: Path) -> None:
+    """Delete a replaced tree without making the build wait for it: renamed out of the
+    way first, then removed by a background process (the next build removes what is
+    left if that is killed)."""
+    name = path.name.split(".new-")[0]
+    gone = path.with_name(f"{name}.old-{os.getpid()}-{os.urandom(4).hex()}")
+    try:
+        os.rename(path, gone)
+        path = gone
+    except OSError:
+        pass
+    try:
+        subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)", str(path)],
+                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    except OSError:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def recover(out_dir: Path) -> None:
+    """Finish an incremental write that a killed build had committed (its journal exists)."""
+    journal = out_dir.with_name(f".{out_dir.name}{JOURNAL}")
+    if not journal.exists():
+        return
+    try:
+        data = json.loads(journal.read_text("utf-8"))
+    except (OSError, ValueError):
+        journal.unlink(missing_ok=True)          # torn before it was complete: nothing was moved yet
+        return
+    _apply(out_dir, Path(data["stage"]), data["write"], data["delete"])
+    journal.unlink(missing_ok=True)
+    shutil.rmtree(data["stage"], ignore_errors=True)
+
+
+def _apply(out_dir: Path, stage: Path, write: list[str], delete: list[str]) -> None:
+    made: set[Path] = set()
+    for rel in write:
+        src = stage.joinpath(*_safe_relpath(rel).parts)
+        if not src.exists():
+            continue                              # moved already (a resumed journal)
+        target = out_dir.joinpath(*_safe_relpath(rel).parts)
+        if target.parent not in made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            made.add(target.parent)
+        os.replace(src, target)
+    for rel in delete:
+        target = out_dir.joinpath(*_safe_relpath(rel).parts)
+        target.unlink(missing_ok=True)
+        parent = target.parent
+        while parent != out_dir and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+
+
+class OutputWriter:
+    """Writes one build: `reusable()` says which pages can stay as they are, `put()` stages
+    a new page, `commit()` makes the new output visible all at once (or not at all)."""
+
+    def __init__(self, out_dir: Path, protected=(), previous: dict | None = None, marker=None,
+                 incremental: bool | None = None):
+        self.out_dir = Path(out_dir).resolve()
+        _check_target(self.out_dir, [Path(p).resolve() for p in protected])
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        recover(self.out_dir)
+        _clean_stale(self.out_dir)
+        # The previous build's manifest describes the output only if its marker is the one we wrote.
+        self.previous = previous if previous and marker and _marker_id(self.out_dir) == marker else {}
+        self.incremental = incremental
+        self.stage = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-{os.getpid()}-",
+                                           dir=self.out_dir.parent))
+        self.written: dict[str, int] = {}
+        self._made: set[Path] = set()
+
+    def reusable(self, path: str, fingerprint: str) -> bool:
+        return self.previous.get(path) == fingerprint
+
+    def target(self, path: str) -> Path:
+        target = self.stage.joinpath(*_safe_relpath(path).parts)
+        if target.parent not in self._made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._made.add(target.parent)
+        return target
+
+    def put(self, path: str, data: bytes) -> None:
+        self.target(path).write_bytes(data)
+        self.written[path] = len(data)
+
+    def note_written(self, paths: dict[str, int]) -> None:
+        """Pages a worker process wrote into the stage itself."""
+        self.written.update(paths)
+
+    def abort(self) -> None:
+        shutil.rmtree(self.stage, ignore_errors=True)
+
+    def commit(self, manifest: dict[str, str]) -> tuple[WriteStats, list]:
+        """Make the output hold exactly the pages of `manifest` (path → fingerprint).
+        Returns what was written and the identity of the new marker."""
+        try:
+            return self._commit(manifest)
+        except BaseException:
+            self.abort()
+            raise
+
+    def _commit(self, manifest):
+        out_dir, stage = self.out_dir, self.stage
+        stats = WriteStats(len(self.written), sum(self.written.values()))
+        deleted = sorted(set(self.previous) - set(manifest)) if self.previous else []
+        kept = [p for p in manifest if p not in self.written]
+        if self.previous and not self.written and not deleted:
+            self.abort()                                  # nothing changed: the output stays as it is
+            return stats, _marker_id(out_dir)
+        share = len(self.written) / max(1, len(manifest))
+        incremental = self.incremental if self.incremental is not None else share <= FULL_SWAP_SHARE
+        if self.previous and incremental and out_dir.exists():
+            journal = out_dir.with_name(f".{out_dir.name}{JOURNAL}")
+            tmp = journal.with_suffix(".tmp")
+            with open(tmp, "w", encoding="utf-8") as f:
+                json.dump({"stage": str(stage), "write": sorted(self.written), "delete": deleted}, f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, journal)                      # the commit point
+            _apply(out_dir, stage, sorted(self.written), deleted)
+            (out_dir / MARKER).touch()
+            journal.unlink()
+            shutil.rmtree(stage, ignore_errors=True)
+            return stats, _marker_id(out_dir)
+        for rel in kept:                                  # a whole new tree: link the unchanged pages
+            src = out_dir.joinpath(*_safe_relpath(rel).parts)
+            try:
+                os.link(src, self.target(rel))
+            except OSError:
+                shutil.copy2(src, self.target(rel))
+        (stage / MARKER).write_text("Built by policysite. This folder is replaced on every build.\n")
+        os.chmod(stage, 0o755)
+        if out_dir.exists():
+            if _exchange(stage, out_dir):
+                _remove_later(stage)                      # stage now holds the old site
+            else:
+                old = out_dir.with_name(f".{out_dir.name}.new-{os.getpid()}-old")
+                os.rename(out_dir, old)
+                os.rename(stage, out_dir)
+                _remove_later(old)
+        else:
+            os.rename(stage, out_dir)
+        return stats, _marker_id(out_dir)

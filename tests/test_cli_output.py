@@ -71,23 +71,65 @@ def test_refuses_to_replace_a_foreign_folder(project, tmp_path):
     assert proc.returncode == 1 and (project.root / "policies" / "a.md").exists()
 
 
-def test_killed_build_leaves_previous_output(project):
-    """SIGKILL part-way through writing: the old site is still there, whole."""
-    for i in range(300):
+def _tree(out):
+    return {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+
+
+def _run_killed(project, hook: str, *args):
+    """Run a build that SIGKILLs itself at the point `hook` patches in."""
+    code = ("import sys, os, signal; sys.path.insert(0, %r)\n"
+            "import policysite.write as w\n"
+            "def die(): os.kill(os.getpid(), signal.SIGKILL)\n" + hook +
+            "\nfrom policysite.cli import main; main(['--out', 'public', *%r])\n") % (str(ROOT), list(args))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, timeout=120)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    return proc
+
+
+def _many(project, n=300):
+    for i in range(n):
         project.write(f"p{i:03}.md", GOOD.replace("好", f"政策{i}"))
     project.run(check=True)
-    before = {p.relative_to(project.out): p.read_bytes() for p in project.out.rglob("*") if p.is_file()}
+
+
+def test_killed_full_build_leaves_previous_output(project):
+    """SIGKILL part-way through writing a whole new tree: the old site is still there, whole."""
+    _many(project)
+    before = _tree(project.out)
     (project.root / "policies" / "p000.md").write_text(GOOD.replace("好", "改动"), "utf-8")
-    code = ("import sys, os, signal; sys.path.insert(0, %r); import policysite.write as w; real = w._safe_relpath\n"
-            "n = [0]\n"
-            "def slow(p):\n    n[0] += 1\n    if n[0] == 400: os.kill(os.getpid(), signal.SIGKILL)\n    return real(p)\n"
-            "w._safe_relpath = slow\n"
-            "from policysite.cli import main; main(['--out', 'public'])\n") % str(ROOT)
-    proc = subprocess.run([sys.executable, "-c", code], cwd=project.root, capture_output=True, timeout=120)
-    assert proc.returncode == -signal.SIGKILL
-    after = {p.relative_to(project.out): p.read_bytes() for p in project.out.rglob("*") if p.is_file()}
-    assert after == before
+    _run_killed(project, "real = w._safe_relpath\nn = [0]\n"
+                         "def slow(p):\n    n[0] += 1\n    if n[0] == 400: die()\n    return real(p)\n"
+                         "w._safe_relpath = slow", "--no-cache", "--jobs", "1")
+    assert _tree(project.out) == before
     assert list(project.root.glob(".public.new-*"))             # the half-written staging folder
     project.run(check=True)                                     # the next build cleans it up
     assert not list(project.root.glob(".public.new-*"))
     assert "改动" in (project.out / "p000" / "index.html").read_text("utf-8")
+
+
+def test_killed_incremental_build_before_commit_leaves_previous_output(project):
+    _many(project, 40)
+    before = _tree(project.out)
+    for i in range(3):
+        (project.root / "policies" / f"p00{i}.md").write_text(GOOD.replace("好", f"改动{i}"), "utf-8")
+    _run_killed(project, "w.os.fsync = lambda fd: die()")   # while writing the journal
+    assert _tree(project.out) == before
+    project.run(check=True)
+    assert "改动2" in (project.out / "p002" / "index.html").read_text("utf-8")
+
+
+def test_killed_incremental_build_after_commit_is_completed_by_the_next(project, tmp_path):
+    """Killed while moving changed pages into place: the journal lets the next build finish the job,
+    and the result is exactly what a clean build gives."""
+    _many(project, 40)
+    for i in range(3):
+        (project.root / "policies" / f"p00{i}.md").write_text(GOOD.replace("好", f"改动{i}"), "utf-8")
+    _run_killed(project, "real = w.os.replace\nn = [0]\n"
+                         "def slow(a, b):\n    n[0] += '/public/' in str(b)\n    if n[0] == 4: die()\n    return real(a, b)\n"
+                         "w.os.replace = slow")
+    assert list(project.root.glob(".public.policysite-journal"))
+    project.run(check=True)
+    assert not list(project.root.glob(".public.policysite-journal"))
+    clean = project.run("--no-cache", "--out", str(tmp_path / "clean"), check=True)
+    assert _tree(project.out) == _tree(tmp_path / "clean")
+    assert "改动2" in (project.out / "p002" / "index.html").read_text("utf-8")

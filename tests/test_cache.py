@@ -1,0 +1,136 @@
+"""The persistent cache and incremental writes: correct first, fast second.
+
+Every test compares against a clean `--no-cache` build, which is the definition
+of the right output.
+"""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import Project
+
+BODY = "## 一、总则\n\n第{n}号政策的正文。\n\n## 二、联系我们\n\n电话：0000-1234567{n}\n"
+
+
+def tree(out):
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def stamps(out):
+    """Identity of every file: a file rewritten (even with the same bytes) gets a new inode or mtime."""
+    return {p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in out.rglob("*") if p.is_file()}
+
+
+def clean_build(project: Project, tmp_path, name="clean"):
+    out = tmp_path / name
+    project.run("--no-cache", "--out", str(out), check=True)
+    return tree(out)
+
+
+@pytest.fixture
+def site(project):
+    for n in range(6):
+        project.policy(f"p{n}.md", BODY.format(n=n), title=f"政策{n}")
+    project.policy("multi/1.0.md", BODY.format(n=8), title="多版本", version='"1.0"', effective="2023-01-01")
+    project.policy("multi/2.0.md", BODY.format(n=9), title="多版本", version='"2.0"', effective="2024-01-01")
+    project.run(check=True)
+    return project
+
+
+def test_rebuild_with_nothing_changed_writes_nothing(site):
+    before = stamps(site.out)
+    proc = site.run(check=True)
+    assert "(0 rendered, the rest unchanged)" in proc.stdout
+    assert stamps(site.out) == before
+
+
+def test_editing_one_policy_rewrites_only_its_pages(site, tmp_path):
+    before = stamps(site.out)
+    site.policy("p3.md", BODY.format(n=3) + "\n新增的一段。\n", title="政策3")
+    proc = site.run(check=True)
+    after = stamps(site.out)
+    changed = sorted(p for p in after if after[p] != before.get(p) and p != ".policysite")
+    assert changed and all(p.startswith("p3/") or "/p3/" in p for p in changed), changed
+    # every variant of p3: standard, 长者版, Traditional, Traditional 长者版 × (policy, version, history)
+    assert len(changed) == 12, changed
+    assert "(12 rendered" in proc.stdout
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_editing_a_title_also_updates_the_listings(site, tmp_path):
+    site.policy("p2.md", BODY.format(n=2), title="改名的政策")
+    site.run(check=True)
+    out = tree(site.out)
+    assert "改名的政策" in out["index.html"].decode() and "改名的政策" in out["feed.xml"].decode()
+    assert "改名的政策" in out["policies.json"].decode()
+    assert out == clean_build(site, tmp_path)
+
+
+def test_editing_a_template_rerenders_every_page(site, tmp_path):
+    before = stamps(site.out)
+    base = site.root / "templates" / "base.html"
+    base.write_text(base.read_text("utf-8").replace("</footer>", "<p>模板改动</p></footer>"), "utf-8")
+    site.run(check=True)
+    after = stamps(site.out)
+    pages = [p for p in after if p.endswith(".html")]
+    assert all(after[p] != before[p] for p in pages)
+    assert all("模板改动" in (site.out / p).read_text("utf-8") for p in pages)
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_config_change_and_phrase_table_change_are_seen(site, tmp_path):
+    site.policy("p1.md", "## 一、总则\n\n于先生负责。\n", title="政策1")
+    site.run(check=True)
+    (site.root / "phrases.toml").write_text('[to-hant]\n"于先生" = "于先生"\n', "utf-8")
+    site.run(check=True)
+    assert "于先生負責" in (site.out / "zh-hant/p1/index.html").read_text("utf-8")
+    assert tree(site.out) == clean_build(site, tmp_path)
+    site.config(site.root.joinpath("config.toml").read_text("utf-8").replace("测试站点", "新站名"))
+    site.run(check=True)
+    assert "新站名" in (site.out / "p0/index.html").read_text("utf-8")
+    assert tree(site.out) == clean_build(site, tmp_path, "clean2")
+
+
+def test_same_size_same_mtime_edit_is_not_missed(site, tmp_path):
+    """The cache is keyed by content, not by modification time."""
+    path = site.root / "policies" / "p4.md"
+    st = path.stat()
+    text = path.read_text("utf-8")
+    path.write_text(text.replace("第4号", "第5号"), "utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    site.run(check=True)
+    assert "第5号政策" in (site.out / "p4/index.html").read_text("utf-8")
+
+
+def test_removed_policy_disappears_and_added_one_appears(site, tmp_path):
+    (site.root / "policies" / "p5.md").unlink()
+    site.policy("new.md", BODY.format(n=7), title="新政策")
+    site.run(check=True)
+    assert not (site.out / "p5").exists() and not (site.out / "zh-hant/elder/p5").exists()
+    assert (site.out / "new/index.html").is_file()
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_output_changed_behind_our_back_is_rebuilt_whole(site, tmp_path):
+    """A build into a folder that another build replaced does not trust the old manifest."""
+    other = site.run("--no-cache", check=True)                   # replaces public/ without the cache
+    assert other.returncode == 0
+    site.policy("p0.md", BODY.format(n=0) + "\n追加。\n", title="政策0")
+    site.run(check=True)
+    assert tree(site.out) == clean_build(site, tmp_path)
+
+
+def test_parallel_build_is_identical_to_serial(project, tmp_path):
+    for n in range(45):                                          # enough pages to use worker processes
+        project.policy(f"p{n:02}.md", BODY.format(n=n) * (1 + n % 4), title=f"政策{n}")
+    project.policy("v/1.0.md", BODY.format(n=1), version='"1.0"', effective="2023-01-01")
+    project.policy("v/2.0.md", BODY.format(n=2), version='"2.0"', effective="2024-01-01")
+    serial = tmp_path / "serial"
+    parallel = tmp_path / "parallel"
+    project.run("--no-cache", "--jobs", "1", "--out", str(serial), check=True)
+    project.run("--no-cache", "--jobs", "2", "--out", str(parallel), check=True)
+    assert len([p for p in tree(serial) if p.endswith(".html")]) >= 400
+    assert tree(serial) == tree(parallel)
