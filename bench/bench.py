@@ -1,0 +1,192 @@
+"""Build speed and memory, measured in one run; prints figures and ratios, asserts nothing.
+
+    python bench/bench.py                      # 1,000 policies
+    python bench/bench.py --policies 200       # quicker
+    python bench/bench.py --vs-hugo            # also Hugo on the same pages (needs `hugo` on PATH)
+    python bench/bench.py --scale 10000        # also a cold build of 10,000 policies, and the ratio
+
+Each build runs as its own process (`python build.py ...`), timed from start to
+exit, with its peak resident memory (the largest process, as wait4 reports it).
+Measured: a cold build (`--no-cache`, empty output folder); a build that fills
+the cache; a rebuild with nothing changed; a rebuild after editing one policy;
+the save-to-rebuilt time of `serve` (edit a file, wait until the new page is
+on disk); pages per second.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402
+import hugo as hugo_layout  # noqa: E402
+
+TARGETS = {"cold": None, "nochange": 0.3, "edit": 0.4}
+
+
+def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB of the largest process, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit(f"{' '.join(map(str, cmd))} failed:\n{err.decode()}")
+    return seconds, usage.ru_maxrss / 1024, out.decode()
+
+
+def ours(site: Path, out: Path, *args: str) -> tuple[float, float, str]:
+    return measure([sys.executable, str(REPO / "build.py"), "--config", str(site / "config.toml"),
+                    "--out", str(out), "--quiet", *args], site)
+
+
+def pages_of(out: Path) -> int:
+    return sum(1 for _ in out.rglob("*.html"))
+
+
+def serve_latency(site: Path, tries: int = 3) -> float:
+    """Seconds from saving a policy to its new page being on disk, with `serve` running."""
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = site / "serve-out"
+    proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--config", str(site / "config.toml"),
+                             "--port", str(port), "--out", str(out)], cwd=site,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for line in proc.stdout:                       # wait for the first build
+            if "Serving" in line:
+                break
+        else:
+            raise SystemExit("serve did not start")
+        times = []
+        files = sorted((site / "policies").glob("*.md"))
+        for i in range(tries):
+            path = files[(7 + i) % len(files)]
+            marker = f"本政策第{i}次修订后由运营单位负责解释。"
+            start = time.perf_counter()
+            with path.open("a", encoding="utf-8") as f:
+                f.write(f"\n\n{marker}\n")
+            page = out / path.stem / "index.html"
+            while True:
+                try:
+                    if marker in page.read_text("utf-8"):
+                        break
+                except OSError:
+                    pass
+                if time.perf_counter() - start > 60:
+                    raise SystemExit("serve did not rebuild within 60 s")
+                time.sleep(0.005)
+            times.append(time.perf_counter() - start)
+        return min(times)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def hugo_times(site: Path, our_out: Path, work: Path) -> dict:
+    dest = work / "hugo-site"
+    files = hugo_layout.layout(site, our_out, dest)
+    cmd = ["hugo", "--quiet", "-s", str(dest), "-d", str(work / "hugo-public")]
+    cold = measure(cmd + ["--ignoreCache"], dest)
+    again = measure(cmd, dest)
+    target = hugo_layout.content_file_for(dest, "policy-00000")
+    with target.open("a", encoding="utf-8") as f:
+        f.write("\n\n本政策由运营单位负责解释。\n")
+    edit = measure(cmd, dest)
+    return {"files": files, "pages": pages_of(work / "hugo-public"), "cold": cold, "nochange": again, "edit": edit}
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--policies", type=int, default=1000)
+    ap.add_argument("--vs-hugo", action="store_true", help="also time Hugo on the same pages")
+    ap.add_argument("--scale", type=int, help="also time a cold build of this many policies")
+    ap.add_argument("--no-serve", action="store_true", help="skip the serve save-to-rebuilt measurement")
+    ap.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    args = ap.parse_args()
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="policysite-bench-"))
+    site = work / f"site-{args.policies}"
+    if not (site / "config.toml").exists():
+        corpus.generate(site, args.policies)
+    out = work / "public"
+    print(f"Machine: {machine()}")
+    size = sum(p.stat().st_size for p in (site / "policies").rglob("*.md"))
+    print(f"Corpus: {args.policies} policies, {sum(1 for _ in (site / 'policies').rglob('*.md'))} files, "
+          f"{size / 1e6:.1f} MB of Markdown")
+    results = {}
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(site / ".cache", ignore_errors=True)
+    results["cold"] = ours(site, out, "--no-cache")
+    pages = pages_of(out)
+    shutil.rmtree(out, ignore_errors=True)
+    results["fill"] = ours(site, out)                  # fills .cache (a cold build that also saves it)
+    results["nochange"] = ours(site, out)
+    corpus.edit_one(site, 3)
+    results["edit"] = ours(site, out)
+    print(f"Pages: {pages} HTML pages ({pages / args.policies:.1f} per policy)\n")
+    print(f"{'measurement':<38}{'seconds':>9}{'peak RSS':>11}{'target':>10}")
+    labels = {"cold": "cold build (--no-cache)", "fill": "cold build, filling .cache",
+              "nochange": "rebuild, nothing changed", "edit": "rebuild after editing one policy"}
+    for key, label in labels.items():
+        seconds, rss, _ = results[key]
+        target = TARGETS.get(key)
+        verdict = "" if target is None else f"{seconds / target:>6.2f} ×"
+        print(f"{label:<38}{seconds:>9.2f}{rss:>8.0f} MB{verdict:>10}")
+    print(f"{'pages per second (cold)':<38}{pages / results['cold'][0]:>9.0f}")
+    print("(target column: measured ÷ target; at most 1.00 meets it; peak RSS target 300 MB)")
+    if not args.no_serve:
+        latency = serve_latency(site)
+        print(f"{'serve: save to rebuilt page':<38}{latency:>9.2f}")
+    if args.vs_hugo:
+        if not shutil.which("hugo"):
+            print("\n--vs-hugo: hugo is not on PATH (apt-get install hugo)")
+        else:
+            version = subprocess.run(["hugo", "version"], capture_output=True, text=True).stdout.split()[1]
+            h = hugo_times(site, out, work)
+            print(f"\nHugo {version} on the same pages: {h['files']} content files → {h['pages']} pages")
+            print(f"{'pair':<38}{'ours':>9}{'Hugo':>9}{'ours/Hugo':>11}{'RSS ours':>10}{'RSS Hugo':>10}")
+            for key in ("cold", "nochange", "edit"):
+                o, hh = results[key], h[key]
+                print(f"{labels[key]:<38}{o[0]:>9.2f}{hh[0]:>9.2f}{o[0] / hh[0]:>11.2f}{o[1]:>7.0f} MB{hh[1]:>7.0f} MB")
+    if args.scale:
+        big = work / f"site-{args.scale}"
+        if not (big / "config.toml").exists():
+            corpus.generate(big, args.scale)
+        big_out = work / "public-big"
+        shutil.rmtree(big_out, ignore_errors=True)
+        seconds, rss, _ = ours(big, big_out, "--no-cache")
+        ratio = seconds / results["cold"][0]
+        print(f"\ncold build of {args.scale} policies: {seconds:.2f} s, peak RSS {rss:.0f} MB; "
+              f"{ratio:.2f} × the {args.policies}-policy time (target at most {1.1 * args.scale / args.policies:.0f} ×)")
+        shutil.rmtree(big_out, ignore_errors=True)
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
