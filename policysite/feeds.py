@@ -13,7 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import TYPE_CHECKING
-from xml.sax.saxutils import escape, quoteattr
+from html import escape as _escape
+
+
+def escape(text: str) -> str:
+    """XML character data: &, < and > escaped."""
+    return _escape(text, quote=False)
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value, quoted."""
+    return '"' + _escape(text, quote=True) + '"'
 
 from . import __version__
 from .model import DRAFT, UPCOMING, Variant, feed_path

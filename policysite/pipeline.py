@@ -15,12 +15,10 @@ the same byte for byte as a serial build's.
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import pickle
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -177,10 +175,14 @@ def render_phase(renderer: Renderer, todo: list[PageSpec], plan_index: dict, wri
     site_wide = specs_by_slug.pop(None, [])
     slugs = sorted(specs_by_slug)
     _WORK.update(renderer=renderer, specs=specs_by_slug, index=plan_index, writer=writer)
-    parallel = jobs > 1 and len(todo) >= PARALLEL_MIN_PAGES and "fork" in multiprocessing.get_all_start_methods()
+    parallel = jobs > 1 and len(todo) >= PARALLEL_MIN_PAGES
+    if parallel:
+        import multiprocessing
+        parallel = "fork" in multiprocessing.get_all_start_methods()
     try:
         if parallel:
             chunks = [c for c in (slugs[i::jobs * 4] for i in range(jobs * 4)) if c]
+            from concurrent.futures import ProcessPoolExecutor
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
                                      initializer=_worker_init) as pool:
                 results = list(pool.map(_render_groups, chunks))
@@ -218,6 +220,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     persist = use_cache and write
 
     # load and model
+    stamps_before = {k: v[0] for k, v in state.sources.items()}
     sources = load_sources(cfg, diag, state.sources)
     site = build_site(cfg, sources, diag, drafts)
     diag.raise_if_errors()
@@ -256,12 +259,14 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
         writer.abort()
         raise
     stats, marker = writer.commit(fps)
+    unchanged = (state.manifest == fps and state.marker == marker and not writer.written
+                 and stamps_before == {k: v[0] for k, v in state.sources.items()})
     state.manifest, state.marker, state.out_dir = fps, marker, str(writer.out_dir)
     digests = {s.digest for s in sources}
     state.links = {k: v for k, v in state.links.items() if k in digests}
     if len(state.meta) > 8 * sum(len(p.versions) for p in site.policies) + 64:
         state.meta.clear()                              # entries of versions long gone: start afresh
-    if persist:
+    if persist and not unchanged:
         save_state(cache_dir, state)
     return BuildResult(site, sorted(fps), stats, diag.warnings, time.perf_counter() - start, writer.out_dir,
                        rendered=sum(1 for s in todo))

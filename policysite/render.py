@@ -18,7 +18,6 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from xml.sax.saxutils import escape as xml_escape
 
 import jinja2
 
@@ -444,13 +443,13 @@ def sitemap(site: Site, pages: list[PageSpec]) -> Page | None:
     for p in pages:
         if p.kind == "notfound":
             continue
-        lines.append(f"  <url><loc>{xml_escape(base + p.url)}</loc>")
+        lines.append(f"  <url><loc>{html.escape(base + p.url)}</loc>")
         group = groups[(p.kind, p.slug, p.version, p.variant.elder)]
         for alt in group:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.variant.lang}" href="{xml_escape(base + alt.url)}"/>')
+            lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.variant.lang}" href="{html.escape(base + alt.url)}"/>')
         default_page = next((a for a in group if a.variant.lang == default), None)
         if default_page:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{xml_escape(base + default_page.url)}"/>')
+            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{html.escape(base + default_page.url)}"/>')
         lines.append("  </url>")
     lines.append("</urlset>\n")
     return Page("sitemap.xml", "\n".join(lines).encode("utf-8"))

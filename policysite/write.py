@@ -86,7 +86,7 @@ def _clean_stale(out_dir: Path) -> None:
         except PermissionError:
             pass
     for d in out_dir.parent.glob(f".{out_dir.name}.old-*"):
-        shutil.rmtree(d, ignore_errors=True)
+        _spawn_rmtree(d)
 
 
 def write_output(out_dir: Path, pages, protected: list[Path] = ()) -> WriteStats:
@@ -187,6 +187,10 @@ def _remove_later(path: Path) -> None:
         path = gone
     except OSError:
         pass
+    _spawn_rmtree(path)
+
+
+def _spawn_rmtree(path: Path) -> None:
     try:
         subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)", str(path)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
