@@ -280,11 +280,12 @@ class Builder:
         self.config_path, self.out_dir, self.drafts = Path(config_path), out_dir, drafts
         self.incremental = True if incremental_write else None
         self.state = State(engine=engine_fingerprint())
-        self.store = DocStore(None, self.state.engine)
+        # rendered documents are shared with `build.py` through the cache folder (content-keyed, so safe)
+        self.store = DocStore(self.config_path.resolve().parent / CACHE_DIR / "docs", self.state.engine)
         self.last_rendered = 0
 
     def build(self) -> BuildResult:
-        result = build(self.config_path, self.out_dir, self.drafts, use_cache=False, jobs=1, state=self.state,
+        result = build(self.config_path, self.out_dir, self.drafts, use_cache=False, state=self.state,
                        incremental=self.incremental, store=self.store)
         self.last_rendered = result.rendered
         return result
