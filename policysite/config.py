@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import Collector
+from .sanitize import ATTR_NAME, NEVER_ATTRIBUTE_RE, NEVER_TAGS, RISKY_TAGS, TAG_NAME
 
 LANGS = ("zh-Hans", "zh-Hant", "en")
 SCRIPTS = ("zh-Hans", "zh-Hant")
@@ -80,6 +81,40 @@ def _bool(v):
     return v
 
 
+def _tag_name(t) -> str:
+    if not isinstance(t, str) or not TAG_NAME.match(t.strip().lower()):
+        raise Invalid(f"HTML tag names such as \"section\" ({t!r} is not one)")
+    t = t.strip().lower()
+    if t in NEVER_TAGS:
+        raise Invalid(f"tags other than {', '.join(sorted(NEVER_TAGS))}",
+                      f"remove {t!r}: it would run code or change the whole page, whoever wrote the policy")
+    return t
+
+
+def _allow_tags(v):
+    if not isinstance(v, list):
+        raise Invalid('a list of HTML tag names, such as ["section", "iframe"]')
+    return tuple(sorted({_tag_name(t) for t in v}))
+
+
+def _allow_attributes(v):
+    if not isinstance(v, dict):
+        raise Invalid('a table of tag = [attribute names], such as { iframe = ["src", "title"], "*" = ["aria-label"] }')
+    out = {}
+    for tag, names in v.items():
+        tag = tag if tag == "*" else _tag_name(tag)
+        if not isinstance(names, list):
+            raise Invalid(f'a list of attribute names for {tag!r}, such as ["title"]')
+        for name in names:
+            if not isinstance(name, str) or not ATTR_NAME.match(name.strip().lower()):
+                raise Invalid(f"attribute names such as \"title\" ({name!r} is not one)")
+            if NEVER_ATTRIBUTE_RE.match(name.strip()):
+                raise Invalid("attributes other than on… event handlers, style, srcdoc, action and formaction",
+                              f"remove {name!r}: it would run code or restyle the page, whoever wrote the policy")
+        out[tag] = tuple(sorted({n.strip().lower() for n in names}))
+    return out
+
+
 @dataclass(frozen=True)
 class Option:
     key: str              # "section.name"
@@ -104,7 +139,10 @@ OPTIONS = [
     Option("theme.overrides_dir", _str, "overrides", "Templates here replace those of the same name in templates_dir."),
     Option("theme.static_dir", _str, "static", "Folder copied to /static/ in the output."),
     Option("build.output", _str, "public", "Output folder."),
-    Option("markdown.unsafe_html", _bool, False, "Allow raw HTML beyond the safe allow-list (not recommended)."),
+    Option("markdown.allow_tags", _allow_tags, (), "HTML tags to allow in policies beyond the safe allow-list "
+           "(README, Safety); risky ones are warned about on every build."),
+    Option("markdown.allow_attributes", _allow_attributes, {}, "Attributes to allow beyond the allow-list: "
+           "{ tag = [names] }, \"*\" for every tag. Event handlers and style are never allowed."),
 ]
 _BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -166,6 +204,11 @@ def load_config(path: Path, collector: Collector) -> Config:
                 cfg.values[key] = opt.check(value)
             except Invalid as e:
                 collector.error(path, lines.get(key), key, f"found {value!r}, expected {e.expected}", e.fix)
+            if key == "markdown.allow_tags" and key in cfg.values:
+                for tag in cfg.values[key]:
+                    if tag in RISKY_TAGS:
+                        collector.warn(path, lines.get(key), key, f"policies may now contain <{tag}>: it {RISKY_TAGS[tag]}",
+                                       f"remove {tag!r} from allow_tags unless every policy author is trusted with it")
             if key == "scripts.traditional" and value in PHRASE_PROFILES:
                 collector.warn(path, lines.get(key), key, PHRASE_PROFILES[value],
                                'use "s2tw" to convert characters only and keep the wording as written')

@@ -22,6 +22,7 @@ import jinja2
 from .config import SCRIPTS
 from .errors import Collector
 from .markup import POLICY_LINK, RenderedDoc, render_markdown
+from .sanitize import Allowlist
 from .model import PageSpec, Policy, Site, Variant, Version, variants
 from .script import Converter, load_phrases
 
@@ -143,6 +144,7 @@ class Renderer:
         self.strings = {k: Strings(v) for k, v in load_strings(self.template_dirs or dirs, out).items()}
         phrases_path = cfg.path_of("scripts.phrases")
         self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out))
+        self.allowlist = Allowlist.from_config(cfg)
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -155,10 +157,10 @@ class Renderer:
     # Markdown, once per source document (and once per content, across builds)
     def markdown(self, src) -> RenderedDoc:
         backlink = self.strings[src.lang].get("footnote_back", "%d")
-        key = (src.digest, backlink)
+        key = (src.digest, backlink, self.allowlist)
         self.used_md.add(key)
         if key not in self.cache.markdown:
-            self.cache.markdown[key] = render_markdown(src.body, backlink)
+            self.cache.markdown[key] = render_markdown(src.body, backlink, self.allowlist)
         return self.cache.markdown[key]
 
     def view(self, version: Version, lang: str) -> DocView:
@@ -210,6 +212,17 @@ class Renderer:
                                        f"link to '{href}': there is no policy '{target}'",
                                        "known policies: " + ", ".join(sorted(slugs)) +
                                        " (write links as  [text](policy:slug)  or  [text](policy:slug#s2))")
+
+    def report_removed_html(self, sources=None) -> None:
+        """A warning for every document whose raw HTML lost tags or attributes to the sanitizer."""
+        if sources is None:
+            sources = [src for p in self.site.policies for v in p.versions for src in v.docs.values()]
+        for src in sources:
+            removed = self.markdown(src).removed
+            if removed:
+                self.out.warn(src.display, None, None, "HTML removed from the page for safety: " + ", ".join(removed[:12]),
+                              "remove it from the file; write Markdown instead, or see the README (Safety) to allow "
+                              "a tag with [markdown] allow_tags")
 
     # pages
     def render(self, spec: PageSpec, plan_index: dict) -> Page:
@@ -349,6 +362,7 @@ def render_site(site: Site, plan: list[PageSpec], out: Collector, cache: RenderC
     renderer = Renderer(site, out, cache)
     out.raise_if_errors()
     renderer.check_links()
+    renderer.report_removed_html()
     plan_index = {page_key(p.kind, p.variant, p.slug, p.version): p for p in plan}
     index_fp = _digest(repr(sorted((p.slug, tuple(p.shown.langs), tuple((v.version, v.state, tuple(v.langs))
                                                                         for v in p.versions)) for p in site.policies)))
