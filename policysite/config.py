@@ -152,6 +152,10 @@ class Config:
     path: Path
     root: Path
     values: dict[str, Any] = field(default_factory=dict)
+    # True when config.toml itself is broken, or an option that says where files are is wrong:
+    # then nothing can be loaded. Other wrong values fall back to their default so that the
+    # build can go on and report the problems in the policies in the same run.
+    fatal: bool = False
 
     def __getitem__(self, key: str):
         return self.values[key]
@@ -183,8 +187,10 @@ def load_config(path: Path, collector: Collector) -> Config:
                             f"config.toml is not valid TOML: {e}",
                             "strings need quotes, keys and values are separated by '=', and each [section] appears once")
             raw = {}
+            cfg.fatal = True
     elif path.name != "config.toml":
         collector.error(path, None, None, "config file not found", "check the --config path")
+        cfg.fatal = True
     lines = _key_lines(path.read_text("utf-8", errors="replace") if path.exists() else "")
     for section, table in raw.items():
         if not isinstance(table, dict):
@@ -203,7 +209,10 @@ def load_config(path: Path, collector: Collector) -> Config:
             try:
                 cfg.values[key] = opt.check(value)
             except Invalid as e:
-                collector.error(path, lines.get(key), key, f"found {value!r}, expected {e.expected}", e.fix)
+                default = "today's date" if opt.default is None else repr(opt.default)
+                collector.error(path, lines.get(key), key, f"found {value!r}, expected {e.expected}",
+                                e.fix or f"write {e.expected}, or remove the line to use the default ({default})")
+                cfg.fatal = cfg.fatal or section in ("content", "theme", "build")
             if key == "markdown.allow_tags" and key in cfg.values:
                 for tag in cfg.values[key]:
                     if tag in RISKY_TAGS:

@@ -14,9 +14,9 @@ from pathlib import Path
 from . import __version__
 from .config import Config, load_config
 from .errors import BuildError, Collector, Diagnostic
-from .load import load_sources
+from .load import discover, load_sources
 from .model import Site, build_site, plan_pages
-from .render import Page, RenderCache, render_site
+from .render import Page, RenderCache, precheck, render_site
 from .script import DEFAULT_PHRASES
 from .write import WriteStats, write_incremental, write_output
 
@@ -49,9 +49,12 @@ def static_pages(cfg: Config) -> list[Page]:
 
 def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: dict | None = None) -> Site:
     cfg = load_config(config_path, diag)
-    diag.raise_if_errors()
+    if cfg.fatal:
+        diag.raise_if_errors()
     sources = load_sources(cfg, diag, source_cache)
     site = build_site(cfg, sources, diag, drafts)
+    if diag.errors:                    # report the render stage's problems in the same run
+        precheck(site, sources, {s.slug for s in sources} | {d[1] for d in discover(cfg, Collector())}, diag)
     diag.raise_if_errors()
     return site
 
