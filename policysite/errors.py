@@ -85,10 +85,10 @@ def display_path(path) -> str:
         path = Path(path)
     if isinstance(path, Path):
         cwd = os.getcwd()
-        for candidate in (Path(os.path.abspath(path)), path.resolve()):
+        for candidate in (lambda: Path(os.path.abspath(path)), path.resolve):
             try:
-                return str(candidate.relative_to(cwd))
-            except ValueError:
+                return str(candidate().relative_to(cwd))
+            except (ValueError, OSError, RuntimeError):     # elsewhere, or a symlink loop
                 continue
         return str(path)
     return str(path)

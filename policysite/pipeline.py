@@ -18,7 +18,7 @@ from .load import discover, load_sources
 from .model import Site, build_site, plan_pages
 from .render import Page, RenderCache, precheck, render_site
 from .script import DEFAULT_PHRASES
-from .write import WriteStats, write_incremental, write_output
+from .write import WriteStats, restore_interrupted, write_incremental, write_output
 
 ENGINE_DIR = Path(__file__).parent
 
@@ -47,8 +47,11 @@ def static_pages(cfg: Config) -> list[Page]:
             for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")]
 
 
-def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: dict | None = None) -> Site:
+def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: dict | None = None,
+               out_dir: Path | None = None) -> Site:
     cfg = load_config(config_path, diag)
+    if not cfg.fatal:                  # a build killed mid-swap: the previous output comes back first
+        restore_interrupted(Path(out_dir) if out_dir else cfg.path_of("build.output"))
     if cfg.fatal:
         diag.raise_if_errors()
     sources = load_sources(cfg, diag, source_cache)
@@ -99,7 +102,7 @@ class Builder:
     def build(self) -> BuildResult:
         start = time.perf_counter()
         diag = Collector()
-        site = load_phase(self.config_path, diag, self.drafts, self.source_cache)
+        site = load_phase(self.config_path, diag, self.drafts, self.source_cache, self.out_dir)
         cfg = site.config
         before = dict(self.render_cache.pages)
         pages = render_site(site, plan_pages(site), diag, self.render_cache,
@@ -125,7 +128,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
           write: bool = True) -> BuildResult:
     start = time.perf_counter()
     diag = Collector()
-    site = load_phase(Path(config_path), diag, drafts)
+    site = load_phase(Path(config_path), diag, drafts, out_dir=out_dir)
     pages = render_phase(site, diag)
     cfg = site.config
     out_dir = Path(out_dir) if out_dir else cfg.path_of("build.output")

@@ -62,8 +62,34 @@ def _exchange(a: Path, b: Path) -> bool:
     return fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
 
 
+def restore_interrupted(out_dir: Path) -> bool:
+    """Put the previous output back if a build was killed between its two renames.
+
+    Where the system cannot swap two folders at once, the old output is first renamed to
+    `.<name>.new-<pid>-old`, then the new one moved in; a build killed just between leaves no
+    output folder. Called at the start of every build (before anything can fail), so the
+    previous site is back even if the next build stops with errors. True if it restored."""
+    out_dir = Path(out_dir).resolve()
+    if out_dir.exists():
+        return False
+    prefix = f".{out_dir.name}.new-"
+    for d in sorted(out_dir.parent.glob(prefix + "*-old")):
+        try:
+            os.kill(int(d.name[len(prefix):].split("-")[0]), 0)
+            continue                                  # that build is still running
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        if (d / MARKER).exists():
+            os.rename(d, out_dir)
+            return True
+    return False
+
+
 def _clean_stale(out_dir: Path) -> None:
     """Remove staging folders left by builds that were killed (their process is gone)."""
+    restore_interrupted(out_dir)
     prefix = f".{out_dir.name}.new-"
     for d in out_dir.parent.glob(prefix + "*"):
         try:
