@@ -70,10 +70,17 @@ def _scalar(node) -> str:
     return node.value
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def check_text(node) -> str:
     value = _scalar(node).strip()
     if not value:
         raise FieldError("an empty value", "some text")
+    bad = _CONTROL.search(value)
+    if bad:
+        raise FieldError(f"the control character U+{ord(bad.group()):04X} in {value!r}", "plain text",
+                         "remove the escape (such as \\0 or \\x01) from the quoted text")
     return value
 
 

@@ -65,7 +65,7 @@ class HeadingProcessor(Treeprocessor):
         for h in headings:
             if h.get("id") in RESERVED_IDS:         # the page's own ids (#main …) stay the page's
                 del h.attrib["id"]
-        used = {h.get("id") for h in headings if h.get("id")}
+        used = {el.get("id") for el in root.iter() if el.get("id")}    # {#id} on any element counts
         prev = 1
         for h in headings:
             level = min(int(h.tag[1]) - shift, prev + 1, 6)
