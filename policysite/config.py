@@ -72,7 +72,8 @@ def _profile(v):
     if v in TRADITIONAL_PROFILES or v in PHRASE_PROFILES:
         return v
     raise Invalid('one of "s2tw" (Taiwan standard, default), "s2hk" (Hong Kong), "s2t" (OpenCC standard)',
-                  'the phrase-rewriting profiles "s2twp" and "s2hkp" are accepted too, with a warning')
+                  'write  traditional = "s2tw"  (the phrase-rewriting profiles "s2twp" and "s2hkp" are '
+                  'accepted too, with a warning)')
 
 
 def _bool(v):

@@ -371,6 +371,7 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
     is_translation = file_lang is not None
     meta, lines, seen = {}, {}, set()
     unknown: dict[str, int] = {}                      # unknown field -> line, for "did you mean"
+    warnings = []                                     # about unknown fields, unless reported as misspelt
     for key_node, value_node in root.value:
         kline = fm_line + key_node.start_mark.line
         if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null") or not str(key_node.value).strip():
@@ -386,8 +387,8 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
         if spec is None:
             near = difflib.get_close_matches(key.lower(), FIELDS, 1, 0.7)
             unknown[key] = kline
-            out.warn(display, kline, key, f"unknown field '{key}' is ignored",
-                     f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(FIELDS))
+            warnings.append((kline, key, f"unknown field '{key}' is ignored",
+                             f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(FIELDS)))
             continue
         if is_translation and not spec.translation and key not in ("version", "effective"):
             out.warn(display, kline, key, f"'{key}' is taken from the version this file translates; ignored here")
@@ -405,12 +406,15 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
         if needed and key not in seen:
             typo = next((k for k in unknown if difflib.get_close_matches(k.lower(), [key], 1, 0.7)), None)
             if typo:
-                out.error(display, unknown[typo], key, f"required field '{key}' is missing; "
+                out.error(display, unknown.pop(typo), key, f"required field '{key}' is missing; "
                           f"'{typo}' on this line looks like a misspelling of it",
                           f"did you mean '{key}'? rename '{typo}' to '{key}'")
                 continue
             out.error(display, fm_line + root.end_mark.line if root.value else fm_line, key,
                       f"required field '{key}' is missing", f"add a line  {key}: {example(key)}")
+    for line, key, message, fix in warnings:
+        if key in unknown:
+            out.warn(display, line, key, message, fix)
     lang = meta.get("lang", file_lang or default_lang)
     if file_lang and meta.get("lang", file_lang) != file_lang:
         out.error(display, lines.get("lang"), "lang", f"found {meta['lang']!r} but the file name says {file_lang!r}",
