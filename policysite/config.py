@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .errors import Collector
+from .sanitize import ATTR_NAME, NEVER_ATTRIBUTE_RE, NEVER_TAGS, RISKY_TAGS, TAG_NAME
 
 LANGS = ("zh-Hans", "zh-Hant", "en")
 SCRIPTS = ("zh-Hans", "zh-Hant")
@@ -71,7 +72,8 @@ def _profile(v):
     if v in TRADITIONAL_PROFILES or v in PHRASE_PROFILES:
         return v
     raise Invalid('one of "s2tw" (Taiwan standard, default), "s2hk" (Hong Kong), "s2t" (OpenCC standard)',
-                  'the phrase-rewriting profiles "s2twp" and "s2hkp" are accepted too, with a warning')
+                  'write  traditional = "s2tw"  (the phrase-rewriting profiles "s2twp" and "s2hkp" are '
+                  'accepted too, with a warning)')
 
 
 def _offset(v):
@@ -86,6 +88,40 @@ def _bool(v):
     if not isinstance(v, bool):
         raise Invalid("true or false")
     return v
+
+
+def _tag_name(t) -> str:
+    if not isinstance(t, str) or not TAG_NAME.match(t.strip().lower()):
+        raise Invalid(f"HTML tag names such as \"section\" ({t!r} is not one)")
+    t = t.strip().lower()
+    if t in NEVER_TAGS:
+        raise Invalid(f"tags other than {', '.join(sorted(NEVER_TAGS))}",
+                      f"remove {t!r}: it would run code or change the whole page, whoever wrote the policy")
+    return t
+
+
+def _allow_tags(v):
+    if not isinstance(v, list):
+        raise Invalid('a list of HTML tag names, such as ["section", "iframe"]')
+    return tuple(sorted({_tag_name(t) for t in v}))
+
+
+def _allow_attributes(v):
+    if not isinstance(v, dict):
+        raise Invalid('a table of tag = [attribute names], such as { iframe = ["src", "title"], "*" = ["aria-label"] }')
+    out = {}
+    for tag, names in v.items():
+        tag = tag if tag == "*" else _tag_name(tag)
+        if not isinstance(names, list):
+            raise Invalid(f'a list of attribute names for {tag!r}, such as ["title"]')
+        for name in names:
+            if not isinstance(name, str) or not ATTR_NAME.match(name.strip().lower()):
+                raise Invalid(f"attribute names such as \"title\" ({name!r} is not one)")
+            if NEVER_ATTRIBUTE_RE.match(name.strip()):
+                raise Invalid("attributes other than on… event handlers, style, srcdoc, action and formaction",
+                              f"remove {name!r}: it would run code or restyle the page, whoever wrote the policy")
+        out[tag] = tuple(sorted({n.strip().lower() for n in names}))
+    return out
 
 
 @dataclass(frozen=True)
@@ -113,7 +149,10 @@ OPTIONS = [
     Option("theme.overrides_dir", _str, "overrides", "Templates here replace those of the same name in templates_dir."),
     Option("theme.static_dir", _str, "static", "Folder copied to /static/ in the output."),
     Option("build.output", _str, "public", "Output folder."),
-    Option("markdown.unsafe_html", _bool, False, "Allow raw HTML beyond the safe allow-list (not recommended)."),
+    Option("markdown.allow_tags", _allow_tags, (), "HTML tags to allow in policies beyond the safe allow-list "
+           "(README, Safety); risky ones are warned about on every build."),
+    Option("markdown.allow_attributes", _allow_attributes, {}, "Attributes to allow beyond the allow-list: "
+           "{ tag = [names] }, \"*\" for every tag. Event handlers and style are never allowed."),
 ]
 _BY_KEY = {o.key: o for o in OPTIONS}
 
@@ -123,6 +162,10 @@ class Config:
     path: Path
     root: Path
     values: dict[str, Any] = field(default_factory=dict)
+    # True when config.toml itself is broken, or an option that says where files are is wrong:
+    # then nothing can be loaded. Other wrong values fall back to their default so that the
+    # build can go on and report the problems in the policies in the same run.
+    fatal: bool = False
 
     def __getitem__(self, key: str):
         return self.values[key]
@@ -154,8 +197,10 @@ def load_config(path: Path, collector: Collector) -> Config:
                             f"config.toml is not valid TOML: {e}",
                             "strings need quotes, keys and values are separated by '=', and each [section] appears once")
             raw = {}
+            cfg.fatal = True
     elif path.name != "config.toml":
         collector.error(path, None, None, "config file not found", "check the --config path")
+        cfg.fatal = True
     lines = _key_lines(path.read_text("utf-8", errors="replace") if path.exists() else "")
     for section, table in raw.items():
         if not isinstance(table, dict):
@@ -174,7 +219,15 @@ def load_config(path: Path, collector: Collector) -> Config:
             try:
                 cfg.values[key] = opt.check(value)
             except Invalid as e:
-                collector.error(path, lines.get(key), key, f"found {value!r}, expected {e.expected}", e.fix)
+                default = "today's date" if opt.default is None else repr(opt.default)
+                collector.error(path, lines.get(key), key, f"found {value!r}, expected {e.expected}",
+                                e.fix or f"write {e.expected}, or remove the line to use the default ({default})")
+                cfg.fatal = cfg.fatal or section in ("content", "theme", "build")
+            if key == "markdown.allow_tags" and key in cfg.values:
+                for tag in cfg.values[key]:
+                    if tag in RISKY_TAGS:
+                        collector.warn(path, lines.get(key), key, f"policies may now contain <{tag}>: it {RISKY_TAGS[tag]}",
+                                       f"remove {tag!r} from allow_tags unless every policy author is trusted with it")
             if key == "scripts.traditional" and value in PHRASE_PROFILES:
                 collector.warn(path, lines.get(key), key, PHRASE_PROFILES[value],
                                'use "s2tw" to convert characters only and keep the wording as written')

@@ -6,6 +6,7 @@ so a webmaster fixes all of them in one pass.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,10 +78,17 @@ class Collector:
 
 
 def display_path(path) -> str:
-    """A path as the webmaster would type it: relative to the working directory when possible."""
+    """A path as the webmaster would type it: relative to the working directory when possible.
+
+    Symbolic links are not resolved first, so a link is named as the link, not as its target."""
+    if isinstance(path, str) and os.path.isabs(path):
+        path = Path(path)
     if isinstance(path, Path):
-        try:
-            return str(path.resolve().relative_to(Path.cwd().resolve()))
-        except ValueError:
-            return str(path)
+        cwd = os.getcwd()
+        for candidate in (lambda: Path(os.path.abspath(path)), path.resolve):
+            try:
+                return str(candidate().relative_to(cwd))
+            except (ValueError, OSError, RuntimeError):     # elsewhere, or a symlink loop
+                continue
+        return str(path)
     return str(path)

@@ -30,7 +30,10 @@ VERSION_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,30})$")
 # First path segments the site itself uses; a policy cannot take them.
 RESERVED_SLUGS = {"zh-hans", "zh-hant", "en", "elder", "static", "feeds", "404", "index", "sitemap",
                   "robots", "search", "assets", "history", "changes", "con", "nul", "aux", "prn"}
+# Device names Windows will not create a folder for (a site may be built or copied there).
+RESERVED_SLUGS |= {f"{dev}{n}" for dev in ("com", "lpt") for n in range(10)}
 CONTACT_KEYS = ("person", "phone", "fax", "email", "address")
+EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
 @dataclass
@@ -67,10 +70,17 @@ def _scalar(node) -> str:
     return node.value
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 def check_text(node) -> str:
     value = _scalar(node).strip()
     if not value:
         raise FieldError("an empty value", "some text")
+    bad = _CONTROL.search(value)
+    if bad:
+        raise FieldError(f"the control character U+{ord(bad.group()):04X} in {value!r}", "plain text",
+                         "remove the escape (such as \\0 or \\x01) from the quoted text")
     return value
 
 
@@ -106,7 +116,14 @@ def check_date(node) -> dt.date:
         m = pattern.match(raw)
         if m:
             return _make_date(raw, *m.groups())
-    raise FieldError(repr(raw), "a date written 2022-10-28 (2022年10月28日 is accepted too)")
+    if re.match(r"^\d{4}-\d{1,2}-\d{1,2}[T ]", raw):
+        raise FieldError(repr(raw), "a date without a time", f"write  {raw[:10]}  (a version takes effect for the whole day)")
+    m = re.match(r"^(\d{4})\s*[./年]\s*(\d{1,2})\s*[./月]\s*(\d{1,2})\s*日?$", raw)
+    if m:
+        raise FieldError(repr(raw), "a date written 2022-10-28 (2022年10月28日 is accepted too)",
+                         f"write  {m.group(1)}-{int(m.group(2)):02}-{int(m.group(3)):02}")
+    raise FieldError(repr(raw), "a date written 2022-10-28 (2022年10月28日 is accepted too)",
+                     "write the year, month and day as digits: 2022-10-28")
 
 
 def check_date_or_datetime(node) -> dt.date | dt.datetime:
@@ -115,7 +132,8 @@ def check_date_or_datetime(node) -> dt.date | dt.datetime:
         return check_date(node)
     except FieldError as e:
         if not re.match(r"^\d{4}-\d{1,2}-\d{1,2}[T ]", raw):
-            raise FieldError(e.found, "a date (2022-10-28) or a date and time (\"2022-10-28 16:23\")") from None
+            raise FieldError(e.found, "a date (2022-10-28) or a date and time (\"2022-10-28 16:23\")",
+                             e.fix if "calendar" in e.expected else None) from None
     try:
         return dt.datetime.fromisoformat(re.sub(r"\s+", " ", raw).replace(" ", "T", 1))
     except ValueError as e:
@@ -135,12 +153,28 @@ def _choice(*options):
 
 def check_slug(node) -> str:
     value = _scalar(node).strip()
-    if not SLUG_RE.match(value):
-        raise FieldError(repr(value), "lower-case ASCII letters, digits and '-', such as \"privacy\"")
-    if value in RESERVED_SLUGS:
-        raise FieldError(repr(value), "a slug the site does not use itself",
-                         f"{', '.join(sorted(RESERVED_SLUGS))} are reserved")
+    problem = slug_problem(value)
+    if problem:
+        raise FieldError(repr(value), *problem)
     return value
+
+
+def slug_problem(value: str) -> tuple[str, str] | None:
+    """(expected, fix) when `value` cannot be a page address; None when it can."""
+    if "/" in value or "\\" in value or ".." in value or value.startswith("~"):
+        return ("one folder name: a slug cannot contain '/', '\\' or '..' (pages stay inside the output folder)",
+                "write only the last part, such as  slug: privacy")
+    if not SLUG_RE.match(value):
+        return ("lower-case ASCII letters, digits and '-', such as \"privacy\" (at most 64)",
+                "write it in lower case, with '-' between words, such as  slug: privacy-policy")
+    if value in RESERVED_SLUGS:
+        return ("a slug the site does not use itself",
+                "choose another name; these are reserved: " + ", ".join(sorted(RESERVED_SLUGS, key=_natural)))
+    return None
+
+
+def _natural(name: str):
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", name)]
 
 
 def check_tags(node) -> list[str]:
@@ -172,6 +206,9 @@ def check_contact(node) -> dict[str, str]:
             out[key] = check_text(value_node)
         except FieldError as e:
             raise FieldError(e.found, f"contact.{key}: {e.expected}", e.fix, value_node.start_mark.line) from None
+        if key == "email" and not EMAIL_RE.match(out[key]):
+            raise FieldError(f"contact.email {out[key]!r}", "an e-mail address such as privacy@example.gov.cn",
+                             "write one address, with no spaces, 'mailto:' or name", value_node.start_mark.line)
     return out
 
 
@@ -204,6 +241,9 @@ def decode(data: bytes) -> tuple[str | None, str | None, int | None]:
     """Return (text, problem, line). Accepts a UTF-8 BOM and CRLF line endings."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    utf16 = _utf16(data)
+    if utf16:
+        return None, f"the file is not UTF-8 (it looks like {utf16})", 1
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -214,20 +254,61 @@ def decode(data: bytes) -> tuple[str | None, str | None, int | None]:
     return text.replace("\r\n", "\n").replace("\r", "\n"), None, None
 
 
+def _utf16(data: bytes) -> str | None:
+    """'UTF-16 (little-endian)' and so on, from a byte-order mark or the pattern of zero bytes."""
+    for bom, name in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                      (b"\xff\xfe", "UTF-16 (little-endian)"), (b"\xfe\xff", "UTF-16 (big-endian)")):
+        if data.startswith(bom):
+            return name
+    sample = data[:4096]
+    if len(sample) >= 4 and sample.count(0) >= len(sample) // 4:
+        odd, even = sample[1::2].count(0), sample[0::2].count(0)
+        if odd > 2 * even:
+            return "UTF-16 (little-endian)"
+        if even > 2 * odd:
+            return "UTF-16 (big-endian)"
+    return None
+
+
 def guess_encoding(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "UTF-16"
-    candidates = []
-    for enc, name in (("gb18030", "GBK/GB18030"), ("big5", "Big5")):
+    """Name the legacy encoding a non-UTF-8 file most likely uses, for the error message.
+
+    GB2312/GBK text decodes as GB18030 with nearly every character in GB2312 (both bytes
+    0xA1 and up); Big5 text decoded that way has many characters outside it (Big5's second
+    byte is often 0x40-0x7E), and decodes as Big5."""
+    utf16 = _utf16(data)
+    if utf16:
+        return utf16
+    decoded = {}
+    for enc in ("gb18030", "big5", "shift_jis"):
         try:
-            text = data.decode(enc)
+            decoded[enc] = data.decode(enc)
         except UnicodeDecodeError:
-            continue
-        cjk = sum(1 for c in text if "\u4e00" <= c <= "\u9fff")
-        candidates.append((cjk, name))
-    if candidates:
-        return max(candidates)[1]
-    return "a legacy single-byte encoding such as Windows-1252"
+            pass
+    if "gb18030" in decoded:
+        wide = [c for c in decoded["gb18030"] if ord(c) > 0x7F]
+        in_gb2312 = sum(1 for c in wide if _encodes(c, "gb2312"))
+        if wide and in_gb2312 >= 0.9 * len(wide):
+            return "GBK (GB2312/GB18030, Simplified Chinese)"
+    if "big5" in decoded:
+        return "Big5 (Traditional Chinese)"
+    if "shift_jis" in decoded:
+        return "Shift_JIS (Japanese)"
+    if "gb18030" in decoded:
+        return "GBK (GB18030, Simplified Chinese)"
+    return "a legacy single-byte encoding such as Windows-1252 or Latin-1"
+
+
+_ICONV = (("UTF-16 (little", "UTF-16LE"), ("UTF-16 (big", "UTF-16BE"), ("UTF-32", "UTF-32"),
+          ("GBK", "GB18030"), ("Big5", "BIG5"), ("Shift_JIS", "SHIFT_JIS"))
+
+
+def _encodes(char: str, encoding: str) -> bool:
+    try:
+        char.encode(encoding)
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def split(text: str) -> tuple[str, str, int, int]:
@@ -261,8 +342,13 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
           file_lang: str | None, out: Collector) -> Source | None:
     text, problem, line = decode(data)
     if text is None:
-        out.error(display, line, None, problem,
-                  "save the file as UTF-8 (in Notepad: Save As → Encoding: UTF-8; or iconv -f GB18030 -t UTF-8)")
+        if "NUL" in problem:
+            fix = "copy the text into a plain-text editor and save it as UTF-8 Markdown (.md), not as a Word file"
+        else:
+            enc = next((name for key, name in _ICONV if key in problem), "WINDOWS-1252")
+            fix = (f"save the file as UTF-8 (in Notepad: Save As → Encoding: UTF-8; or  "
+                   f"iconv -f {enc} -t UTF-8 {display} > fixed.md )")
+        out.error(display, line, None, problem, fix)
         return None
     try:
         fm, body, fm_line, body_line = split(text)
@@ -281,24 +367,31 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
     if root is None:
         root = yaml.MappingNode("tag:yaml.org,2002:map", [])
     if not isinstance(root, yaml.MappingNode):
-        out.error(display, fm_line, None, "frontmatter must be 'field: value' lines",
+        out.error(display, fm_line + root.start_mark.line, None, "frontmatter must be 'field: value' lines",
                   "write one field per line, such as  title: 隐私政策")
         return None
 
     is_translation = file_lang is not None
     meta, lines, seen = {}, {}, set()
+    unknown: dict[str, int] = {}                      # unknown field -> line, for "did you mean"
+    warnings = []                                     # about unknown fields, unless reported as misspelt
     for key_node, value_node in root.value:
-        key = str(key_node.value)
         kline = fm_line + key_node.start_mark.line
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":null") or not str(key_node.value).strip():
+            out.error(display, kline, None, "a field name must be a word, such as title",
+                      "write one field per line as  name: value")
+            continue
+        key = str(key_node.value)
         if key in seen:
             out.error(display, kline, key, f"field '{key}' is given twice", "keep one of them")
             continue
         seen.add(key)
         spec = FIELDS.get(key)
         if spec is None:
-            near = difflib.get_close_matches(key, FIELDS, 1, 0.7)
-            out.warn(display, kline, key, f"unknown field '{key}' is ignored",
-                     f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(FIELDS))
+            near = difflib.get_close_matches(key.lower(), FIELDS, 1, 0.7)
+            unknown[key] = kline
+            warnings.append((kline, key, f"unknown field '{key}' is ignored",
+                             f"did you mean '{near[0]}'?" if near else "known fields: " + ", ".join(FIELDS)))
             continue
         if is_translation and not spec.translation and key not in ("version", "effective"):
             out.warn(display, kline, key, f"'{key}' is taken from the version this file translates; ignored here")
@@ -308,13 +401,23 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
             lines[key] = kline
         except FieldError as e:
             line = fm_line + (e.line if e.line is not None else value_node.start_mark.line)
-            out.error(display, line, key, f"found {e.found}, expected {e.expected}", e.fix)
+            out.error(display, line, key, f"found {e.found}, expected {e.expected}",
+                      e.fix or f"write it like  {key}: {example(key)}")
             seen.add(key)
     for key, spec in FIELDS.items():
         needed = spec.required and (not is_translation or key == "title")
         if needed and key not in seen:
-            out.error(display, fm_line + root.end_mark.line if root.value else 1, key,
+            typo = next((k for k in unknown if difflib.get_close_matches(k.lower(), [key], 1, 0.7)), None)
+            if typo:
+                out.error(display, unknown.pop(typo), key, f"required field '{key}' is missing; "
+                          f"'{typo}' on this line looks like a misspelling of it",
+                          f"did you mean '{key}'? rename '{typo}' to '{key}'")
+                continue
+            out.error(display, fm_line + root.end_mark.line if root.value else fm_line, key,
                       f"required field '{key}' is missing", f"add a line  {key}: {example(key)}")
+    for line, key, message, fix in warnings:
+        if key in unknown:
+            out.warn(display, line, key, message, fix)
     lang = meta.get("lang", file_lang or default_lang)
     if file_lang and meta.get("lang", file_lang) != file_lang:
         out.error(display, lines.get("lang"), "lang", f"found {meta['lang']!r} but the file name says {file_lang!r}",
@@ -327,7 +430,9 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
 
 def example(key: str) -> str:
     return {"title": "隐私政策", "issuer": "某某市人民政府办公室", "effective": "2024-07-01",
-            "version": '"1.0"', "published": "2024-06-20"}.get(key, "…")
+            "version": '"1.0"', "published": "2024-06-20", "status": "in-force", "summary": "一句话概括本政策。",
+            "lang": "zh-Hans", "contact": "(then, indented on the next lines)  email: privacy@example.gov.cn",
+            "tags": "[隐私, 个人信息]", "slug": "privacy-policy"}.get(key, "…")
 
 
 def split_lang(stem: str) -> tuple[str, str | None]:
@@ -351,29 +456,37 @@ def discover(cfg: Config, out: Collector) -> list[tuple[Path, str, str, str | No
 
     def inside_site(p: Path) -> bool:
         try:
-            p.resolve().relative_to(site_root)
+            p.resolve(strict=True).relative_to(site_root)
             return True
         except ValueError:
             return False
 
+    def followable(p: Path) -> bool:
+        """False (with an error) for a symbolic link that leads outside the site, nowhere, or in a loop."""
+        if not p.is_symlink():
+            return True
+        try:
+            if inside_site(p):
+                return True
+            out.error(p, None, None, "symbolic link points outside the site; not followed",
+                      "copy the file into the policies folder instead of linking to it")
+        except (OSError, RuntimeError):
+            out.error(p, None, None, "symbolic link leads to nothing (its target is gone, or it links to itself)",
+                      "delete the link, or copy the file it meant into the policies folder")
+        return False
+
     for entry in sorted(root.iterdir()):
-        if entry.name.startswith((".", "_")):
-            continue
-        if entry.is_symlink() and not inside_site(entry):
-            out.error(entry, None, None, "symbolic link points outside the site; not followed",
-                      "copy the file into the policies folder instead")
+        if entry.name.startswith((".", "_")) or not followable(entry):
             continue
         if entry.is_dir():
             for f in sorted(entry.iterdir()):
-                if f.suffix != ".md" or f.name.startswith((".", "_")):
+                if f.suffix != ".md" or f.name.startswith((".", "_")) or not followable(f):
                     continue
-                if f.is_symlink() and not inside_site(f):
-                    out.error(f, None, None, "symbolic link points outside the site; not followed",
-                              "copy the file into the policies folder instead")
+                if not f.is_file():
                     continue
                 stem, lang = split_lang(f.stem)
                 found.append((f, entry.name, stem, lang))
-        elif entry.suffix == ".md":
+        elif entry.suffix == ".md" and entry.is_file():
             stem, lang = split_lang(entry.stem)
             found.append((entry, stem, stem, lang))
     return found
@@ -410,16 +523,22 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
 
 def _load_one(path, slug, stem, lang, size, cfg, out, policies_dir) -> Source | None:
     display = _display(path)
-    if not SLUG_RE.match(slug) or slug in RESERVED_SLUGS:
-        out.error(display, None, "slug", f"'{slug}' cannot be a page address",
-                  "name the file or folder with lower-case ASCII letters, digits and '-', such as "
-                  "privacy-policy, and not one of " + ", ".join(sorted(RESERVED_SLUGS)))
+    problem = slug_problem(slug)
+    if problem:
+        out.error(display, None, "slug", f"the file or folder name '{slug}' cannot be a page address: "
+                  f"expected {problem[0]}", "rename the file or folder; " + problem[1].replace("slug: ", ""))
         return None
     if size > MAX_BYTES:
         out.error(display, None, None, f"the file is {size / 1048576:.1f} MB; a policy may be at most "
                   f"{MAX_BYTES // 1048576} MB", "split it into several policies, or remove pasted images and markup")
         return None
-    src = parse(path, display, path.read_bytes(), cfg["content.default_lang"], stem, slug, lang, out)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        out.error(display, None, None, f"cannot read the file: {e.strerror}",
+                  "check that it exists and that the user running the build may read it")
+        return None
+    src = parse(path, display, data, cfg["content.default_lang"], stem, slug, lang, out)
     if src:
         # the folder of a multi-version policy, or policies/<stem>.md for a single file and its translations
         in_folder = path.parent != policies_dir

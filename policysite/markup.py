@@ -12,11 +12,15 @@ toc, plus three small extensions of ours:
   Traditional and the English page. ``{#id}`` sets one by hand;
 - policy links: ``[text](policy:slug)`` or ``[text](policy:slug#s2)`` links to
   another policy in the reader's script and variant (checked at build time).
+
+The HTML that comes out (raw HTML in the source included) is sanitized with
+the allow-list in sanitize.py before anything else sees it.
 """
 from __future__ import annotations
 
 import html
 import re
+from html import unescape as html_unescape
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
 
@@ -27,8 +31,12 @@ from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
+from .sanitize import DEFAULT as DEFAULT_ALLOWLIST
+from .sanitize import RESERVED_IDS, Allowlist, clean_inline_text
+
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 POLICY_LINK = re.compile(r"^policy:([a-z0-9-]+)(#[A-Za-z0-9_:.-]+)?$")
+_POLICY_HREF = re.compile(r'\shref="(policy:[^"]*)"')
 
 
 class KeyClauseProcessor(InlineProcessor):
@@ -77,7 +85,10 @@ class HeadingProcessor(Treeprocessor):
             return
         shift = min(int(h.tag[1]) for h in headings) - 2
         counters: list[int] = []
-        used = {h.get("id") for h in headings if h.get("id")}
+        for h in headings:
+            if h.get("id") in RESERVED_IDS:         # the page's own ids (#main …) stay the page's
+                del h.attrib["id"]
+        used = {el.get("id") for el in root.iter() if el.get("id")}    # {#id} on any element counts
         prev = 1
         for h in headings:
             level = min(int(h.tag[1]) - shift, prev + 1, 6)
@@ -110,16 +121,6 @@ class HeadingProcessor(Treeprocessor):
         self.md.toc_tokens = toc
 
 
-class PolicyLinkProcessor(Treeprocessor):
-    """Collect policy: links; the render stage turns them into relative URLs per page."""
-
-    def run(self, root):
-        for a in root.iter("a"):
-            href = a.get("href", "")
-            if href.startswith("policy:"):
-                self.md.policy_links.append(href)
-
-
 class PolicyExtension(Extension):
     def extendMarkdown(self, md):
         self.md = md
@@ -128,12 +129,7 @@ class PolicyExtension(Extension):
         # after attr_list (8) has set {#id}s, before toc (5) reads them
         md.treeprocessors.register(HeadingProcessor(md), "policy_headings", 6)
         md.treeprocessors.register(PlainTextProcessor(md), "policy_plain_text", 21)   # just before inline (20)
-        md.treeprocessors.register(PolicyLinkProcessor(md), "policy_links", 4)
-        md.policy_links = []
         md.registerExtension(self)
-
-    def reset(self):
-        self.md.policy_links = []
 
 
 @dataclass
@@ -141,6 +137,7 @@ class RenderedDoc:
     html: str
     toc: list[dict]                                   # [{id, name, level, children}]
     policy_links: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)   # what the sanitizer took out: "<script>", "onclick=" …
 
 
 def new_markdown(backlink_title: str = "%d") -> markdown.Markdown:
@@ -148,6 +145,8 @@ def new_markdown(backlink_title: str = "%d") -> markdown.Markdown:
         extensions=["tables", "footnotes", "attr_list", "def_list", "sane_lists", "fenced_code",
                     PolicyExtension()],
         extension_configs={
+            # align="…", not style="text-align: …": style attributes are sanitized away (and blocked by the CSP)
+            "tables": {"use_align_attribute": True},
             "footnotes": {"BACKLINK_TITLE": backlink_title, "SUPERSCRIPT_TEXT": "{}"},
         },
         output_format="html",
@@ -157,13 +156,33 @@ def new_markdown(backlink_title: str = "%d") -> markdown.Markdown:
 _MD: dict[str, markdown.Markdown] = {}
 
 
-def render_markdown(text: str, backlink_title: str = "%d") -> RenderedDoc:
-    """Render one document. Pure: the same text always gives the same result."""
+def render_markdown(text: str, backlink_title: str = "%d", allowlist: Allowlist = DEFAULT_ALLOWLIST) -> RenderedDoc:
+    """Render one document, sanitized. Pure: the same text always gives the same result."""
     md = _MD.get(backlink_title)
     if md is None:
         md = _MD[backlink_title] = new_markdown(backlink_title)
     md.reset()
-    html = md.convert(text)
-    toc = md.toc_tokens
-    return RenderedDoc(html, toc, list(md.policy_links))
+    raw = md.convert(text)
+    html = allowlist.clean(raw)
+    toc = [_toc_entry(t) for t in md.toc_tokens]
+    # policy: links, from Markdown and raw HTML alike; the render stage checks and resolves them
+    links = [html_unescape(h) for h in _POLICY_HREF.findall(html)]
+    return RenderedDoc(html, toc, links, _removed(raw, html) if raw != html else [])
 
+
+_TAG_NAME = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+_RISKY_ATTR = re.compile(r"""[\s"'/](on[a-z]+|style|srcdoc|formaction)\s*=""", re.I)
+
+
+def _removed(raw: str, clean: str) -> list[str]:
+    """Tags and risky attributes in the Markdown output that the sanitizer removed, for a warning."""
+    tags = {t.lower() for t in _TAG_NAME.findall(raw)} - {t.lower() for t in _TAG_NAME.findall(clean)}
+    attrs = ({a.lower() for tag in _TAG.findall(raw) for a in _RISKY_ATTR.findall(tag)}
+             - {a.lower() for tag in _TAG.findall(clean) for a in _RISKY_ATTR.findall(tag)})
+    return [f"<{t}>" for t in sorted(tags)] + [f"{a}=" for a in sorted(attrs)]
+
+
+def _toc_entry(token: dict) -> dict:
+    return {"id": token["id"], "name": clean_inline_text(token["name"]), "level": token["level"],
+            "children": [_toc_entry(c) for c in token.get("children", [])]}

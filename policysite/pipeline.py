@@ -5,7 +5,7 @@ are collected in one `Collector`, and the build stops after a phase that found
 errors, so a webmaster sees every problem of that phase at once.
 
 Incremental by default: `.cache/policysite/` under the site keeps the parsed
-sources (by file size and modification time), rendered documents (by content
+sources (by content hash), rendered documents (by content
 hash) and the fingerprint of every page written. A page is rendered again only
 when its fingerprint changed, and only changed files are written; `--no-cache`
 ignores all of it. Pages are rendered in parallel (one process per core) when
@@ -25,12 +25,12 @@ from pathlib import Path
 from . import __version__
 from .config import Config, load_config
 from .errors import BuildError, Collector, Diagnostic
-from .load import load_sources
+from .load import discover, load_sources
 from .model import PageSpec, Site, build_site, plan_pages
-from .render import (DocStore, Page, Renderer, fingerprints, plan_index_of, render_one, render_site,
+from .render import (DocStore, Page, Renderer, fingerprints, plan_index_of, precheck, render_one, render_site,
                      render_site_files, site_files)
 from .script import DEFAULT_PHRASES
-from .write import OutputWriter, WriteStats
+from .write import OutputWriter, WriteStats, check_target, restore_interrupted
 
 ENGINE_DIR = Path(__file__).parent
 CACHE_DIR = Path(".cache") / "policysite"
@@ -104,13 +104,28 @@ def static_pages(cfg: Config) -> list[Page]:
             for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")]
 
 
-def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: dict | None = None) -> Site:
+def load_config_phase(config_path: Path, diag: Collector, out_dir: Path | None = None) -> Config:
     cfg = load_config(config_path, diag)
-    diag.raise_if_errors()
+    if not cfg.fatal:                  # a build killed mid-swap: the previous output comes back first
+        restore_interrupted(Path(out_dir) if out_dir else cfg.path_of("build.output"))
+    if cfg.fatal:
+        diag.raise_if_errors()
+    return cfg
+
+
+def model_phase(cfg: Config, diag: Collector, drafts: bool, source_cache: dict | None = None) -> Site:
     sources = load_sources(cfg, diag, source_cache)
     site = build_site(cfg, sources, diag, drafts)
+    if diag.errors:                    # report the render stage's problems in the same run
+        precheck(site, sources, {s.slug for s in sources} | {d[1] for d in discover(cfg, Collector())}, diag)
     diag.raise_if_errors()
     return site
+
+
+def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: dict | None = None,
+               out_dir: Path | None = None) -> Site:
+    """Config, sources and model (for `check` and other tools that need no pages)."""
+    return model_phase(load_config_phase(config_path, diag, out_dir), diag, drafts, source_cache)
 
 
 def global_fingerprint(cfg: Config, drafts: bool, engine: str | None = None) -> str:
@@ -211,8 +226,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     """Build the site. `state` (kept in memory by `serve`) replaces the cache folder."""
     start = time.perf_counter()
     diag = Collector()
-    cfg = load_config(Path(config_path), diag)
-    diag.raise_if_errors()
+    cfg = load_config_phase(Path(config_path), diag, out_dir)
     engine = engine_fingerprint()
     cache_dir = cfg.root / CACHE_DIR
     if state is None:
@@ -221,22 +235,25 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
 
     # load and model
     stamps_before = {k: v[0] for k, v in state.sources.items()}
-    sources = load_sources(cfg, diag, state.sources)
-    site = build_site(cfg, sources, diag, drafts)
-    diag.raise_if_errors()
+    site = model_phase(cfg, diag, drafts, state.sources)
     plan = plan_pages(site)
+
+    out_dir = Path(out_dir) if out_dir else cfg.path_of("build.output")
+    if write:                            # refuse a wrong output folder before anything is written
+        check_target(out_dir.resolve(), [p.resolve() for p in protected_paths(cfg)])
 
     # render: only what changed, into a stage beside the output
     if store is None:
         store = DocStore(cache_dir / "docs" if persist else None, engine)
     renderer = Renderer(site, diag, store, state)
+    renderer.check_templates()
     diag.raise_if_errors()
     renderer.check_links()
+    renderer.report_removed_html()
     diag.raise_if_errors()
     statics = static_pages(cfg)
     fps = fingerprints(site, plan, global_fingerprint(cfg, drafts, engine))
     fps.update({p.path: hashlib.sha256(p.data).hexdigest() for p in statics})
-    out_dir = Path(out_dir) if out_dir else cfg.path_of("build.output")
     if not write:
         pages = render_site(site, plan, diag, store) + statics
         diag.raise_if_errors()
@@ -262,8 +279,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     unchanged = (state.manifest == fps and state.marker == marker and not writer.written
                  and stamps_before == {k: v[0] for k, v in state.sources.items()})
     state.manifest, state.marker, state.out_dir = fps, marker, str(writer.out_dir)
-    digests = {s.digest for s in sources}
-    state.links = {k: v for k, v in state.links.items() if k in digests}
+    state.links = {k: v for k, v in state.links.items() if k in renderer.used_facts}
     if len(state.meta) > 8 * sum(len(p.versions) for p in site.policies) + 64:
         state.meta.clear()                              # entries of versions long gone: start afresh
     if persist and not unchanged:

@@ -8,6 +8,7 @@ script is derived from that HTML with OpenCC; each variant (script or language
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import html
@@ -26,7 +27,8 @@ from . import feeds
 from .config import SCRIPTS
 from .errors import Collector
 from .markup import POLICY_LINK, RenderedDoc, render_markdown
-from .model import UPCOMING, PageSpec, feed_path, Policy, Site, Variant, Version, variants
+from .model import UPCOMING, PageSpec, Policy, Site, Variant, Version, feed_path, variants
+from .sanitize import RESERVED_IDS, Allowlist
 from .script import Converter, load_phrases
 
 STRINGS_DIR = "strings"
@@ -166,6 +168,8 @@ class Renderer:
         self.strings = {k: Strings(v) for k, v in load_strings(self.template_dirs or dirs, out).items()}
         phrases_path = cfg.path_of("scripts.phrases")
         self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out))
+        self.allowlist = Allowlist.from_config(cfg)
+        self.allow_fp = _digest(repr(self.allowlist))
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -174,19 +178,30 @@ class Renderer:
         self.store = store or DocStore()
         # what conversion depends on: the profile and both phrase tables
         self.conv_fp = self.cfg["scripts.traditional"] + "|" + _digest(repr(self.converter.phrases))
-        self.links = state.links if state is not None else {}      # source digest -> policy: links
+        self.links = state.links if state is not None else {}      # facts of each document, by content
+        self.used_facts: set[str] = set()
         self.metas = state.meta if state is not None else {}       # view key -> metadata-only view
 
     # Markdown, once per source document (and once per content, across builds)
     def markdown(self, src) -> RenderedDoc:
         backlink = self.strings[src.lang].get("footnote_back", "%d")
-        key = self.store.key("md", src.digest, backlink)
+        key = self.store.key("md", src.digest, backlink, self.allow_fp)
         doc = self.store.get(key)
         if doc is None:
-            doc = render_markdown(src.body, backlink)
+            doc = render_markdown(src.body, backlink, self.allowlist)
             self.store.put(key, doc)
-        self.links[src.digest] = doc.policy_links
         return doc
+
+    def facts(self, src) -> tuple[list[str], frozenset, list[str]]:
+        """What the checks need of a document: its policy: links, its ids, the HTML the
+        sanitizer removed. Small, and kept between builds, so checking needs no rendering."""
+        key = self.store.key("facts", src.digest, self.allow_fp)
+        self.used_facts.add(key)
+        found = self.links.get(key)
+        if found is None:
+            doc = self.markdown(src)
+            found = self.links[key] = (doc.policy_links, frozenset(_ID.findall(doc.html)), doc.removed)
+        return found
 
     def meta(self, version: Version, lang: str) -> DocView:
         """Title, issuer, summary, contact and tags in a language, without the body
@@ -233,26 +248,92 @@ class Renderer:
             source=src.display)
         return view
 
-    def check_links(self) -> None:
-        """Every policy: link must name a policy that exists."""
+    def check_links(self, sources=None, known: set[str] | None = None) -> None:
+        """Every policy: link must name a policy that exists, and a section (#id) that policy has.
+
+        `sources` and `known` default to the site's; an earlier stage that failed passes every
+        source it read and every slug it found, so no link to a policy with errors is reported."""
         slugs = {p.slug for p in self.site.policies}
-        for p in self.site.policies:
-            for v in p.versions:
-                for src in v.docs.values():
-                    links = self.links.get(src.digest)
-                    if links is None:
-                        links = self.markdown(src).policy_links
-                    for href in links:
-                        m = POLICY_LINK.match(href)
-                        if m and m.group(1) in slugs:
-                            continue
-                        idx = src.body.find(href)
-                        line = src.body_line + src.body[:idx].count("\n") if idx >= 0 else None
-                        target = m.group(1) if m else href
-                        self.out.error(src.display, line, "link",
-                                       f"link to '{href}': there is no policy '{target}'",
-                                       "known policies: " + ", ".join(sorted(slugs)) +
-                                       " (write links as  [text](policy:slug)  or  [text](policy:slug#s2))")
+        known = slugs | (known or set())
+        if sources is None:
+            sources = [src for p in self.site.policies for v in p.versions for src in v.docs.values()]
+        for src in sources:
+            for href in self.facts(src)[0]:
+                m = POLICY_LINK.match(href)
+                idx = src.body.find(href)
+                line = src.body_line + src.body[:idx].count("\n") if idx >= 0 else None
+                if m and m.group(1) in known:
+                    frag = (m.group(2) or "#")[1:]
+                    target = self.site.policy(m.group(1))
+                    if not frag or target is None:
+                        continue
+                    if frag in RESERVED_IDS or frag in self.facts(target.shown.main)[1]:
+                        continue
+                    doc = self.markdown(target.shown.main)
+                    sections = [f"#{t['id']} {html.unescape(t['name'])}" for t in _flat_toc(doc.toc)][:12]
+                    self.out.error(src.display, line, "link",
+                                   f"link to '{href}': policy '{m.group(1)}' has no section '#{frag}'",
+                                   "link to one of its sections: " + ("; ".join(sections) or "(it has no headings)")
+                                   + f", or to the whole policy with  policy:{m.group(1)}")
+                    continue
+                how = "write links as  [text](policy:slug)  or  [text](policy:slug#s2)"
+                if not m:
+                    self.out.error(src.display, line, "link", f"link to '{href}' is not a policy link", how)
+                    continue
+                near = difflib.get_close_matches(m.group(1), sorted(known), 1)
+                listed = sorted(known)
+                self.out.error(src.display, line, "link", f"link to '{href}': there is no policy '{m.group(1)}'",
+                               (f"did you mean  policy:{near[0]}?  " if near else "") +
+                               "known policies: " + ", ".join(listed[:12]) + (", …" if len(listed) > 12 else "")
+                               + f" ({how})")
+
+    def report_removed_html(self, sources=None) -> None:
+        """A warning for every document whose raw HTML lost tags or attributes to the sanitizer."""
+        if sources is None:
+            sources = [src for p in self.site.policies for v in p.versions for src in v.docs.values()]
+        for src in sources:
+            removed = self.facts(src)[2]
+            if removed:
+                self.out.warn(src.display, None, None, "HTML removed from the page for safety: " + ", ".join(removed[:12]),
+                              "remove it from the file; write Markdown instead, or see the README (Safety) to allow "
+                              "a tag with [markdown] allow_tags")
+
+    def check_templates(self) -> None:
+        """Every page template compiles, and every template it extends, includes or imports exists.
+
+        Reports a Jinja syntax error or a missing template with the file and line that
+        refer to it, before any page is rendered."""
+        if not self.template_dirs:
+            return
+        todo = ["home.html", "policy.html", "history.html", "changes.html", "404.html"]
+        seen: set[str] = set()
+        refs: dict[str, tuple[str, int]] = {}
+        while todo:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            try:
+                source, filename, _ = self.env.loader.get_source(self.env, name)
+            except jinja2.TemplateNotFound:
+                where = refs.get(name)
+                self.out.error(where[0] if where else self.template_dirs[-1], where[1] if where else None,
+                               None, f"template '{name}' not found" + (f" (used by {Path(where[0]).name})" if where else ""),
+                               f"restore templates/{name} from the project, or copy it into "
+                               f"{self.cfg['theme.overrides_dir']}/ to change it")
+                continue
+            try:
+                tree = self.env.parse(source, name, filename)
+            except jinja2.TemplateSyntaxError as e:
+                self.out.error(Path(filename), e.lineno, None, f"template error: {e.message}",
+                               "check the Jinja tags on that line: every {% if %} and {% for %} needs its "
+                               "{% endif %} or {% endfor %}, and {{ }} and {% %} must be closed")
+                continue
+            for node in tree.find_all((jinja2.nodes.Extends, jinja2.nodes.Include, jinja2.nodes.Import,
+                                       jinja2.nodes.FromImport)):
+                if isinstance(node.template, jinja2.nodes.Const) and isinstance(node.template.value, str):
+                    refs.setdefault(node.template.value, (filename, node.lineno))
+                    todo.append(node.template.value)
 
     # pages
     def render(self, spec: PageSpec, plan_index: dict) -> Page:
@@ -419,6 +500,7 @@ def page_key(kind: str, variant: Variant, slug: str | None, version: str | None)
 
 
 
+_ID = re.compile(r' id="([^"]+)"')
 _POLICY_HREF = re.compile(r'href="policy:([a-z0-9-]+)(#[A-Za-z0-9_:.-]+)?"')
 
 
@@ -542,8 +624,10 @@ def plan_index_of(plan: list[PageSpec]) -> dict:
 def render_site(site: Site, plan: list[PageSpec], out: Collector, store: DocStore | None = None) -> list[Page]:
     """Every page and file of the site, in memory (for tests and small sites; builds stream)."""
     renderer = Renderer(site, out, store)
+    renderer.check_templates()
     out.raise_if_errors()
     renderer.check_links()
+    renderer.report_removed_html()
     plan_index = plan_index_of(plan)
     pages = []
     for spec in plan:
@@ -552,6 +636,24 @@ def render_site(site: Site, plan: list[PageSpec], out: Collector, store: DocStor
             break
         pages.append(page)
     return pages + render_site_files(renderer, plan, plan_index)
+
+
+def _flat_toc(toc):
+    for t in toc:
+        yield t
+        yield from _flat_toc(t["children"])
+
+
+def precheck(site: Site, sources, known: set[str], out: Collector) -> None:
+    """The render stage's checks that need no page rendered (templates, UI strings, phrase tables,
+    policy links), for a build that an earlier stage already stopped, so that one run lists every
+    problem. Best effort: the problems already found are what matter."""
+    try:
+        renderer = Renderer(site, out)
+        renderer.check_templates()
+        renderer.check_links(sources, known)
+    except Exception:                                   # noqa: BLE001 - never hide the errors found before
+        pass
 
 
 def _digest(text: str) -> str:

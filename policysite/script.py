@@ -79,6 +79,8 @@ class Converter:
         """Convert plain text (no markup, no markers)."""
         if not text or text.isascii():
             return text
+        if "\x00" in text:                   # OpenCC stops at a NUL: convert around it
+            return "\x00".join(self.convert(part, target) for part in text.split("\x00"))
         cc = _opencc(self.profile(target))
         pattern, table = self._patterns[target]
         if pattern is None:

@@ -50,7 +50,7 @@ def _safe_relpath(path: str) -> PurePosixPath:
     return p
 
 
-def _check_target(out_dir: Path, protected: list[Path]) -> None:
+def check_target(out_dir: Path, protected: list[Path]) -> None:
     for p in protected:
         if out_dir == p or p.is_relative_to(out_dir):
             raise BuildError([Diagnostic(str(out_dir), None, "build.output",
@@ -73,9 +73,35 @@ def _exchange(a: Path, b: Path) -> bool:
     return fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
 
 
+def restore_interrupted(out_dir: Path) -> bool:
+    """Put the previous output back if a build was killed between its two renames.
+
+    Where the system cannot swap two folders at once, the old output is first renamed to
+    `.<name>.new-<pid>-old`, then the new one moved in; a build killed just between leaves no
+    output folder. Called at the start of every build (before anything can fail), so the
+    previous site is back even if the next build stops with errors. True if it restored."""
+    out_dir = Path(out_dir).resolve()
+    if out_dir.exists():
+        return False
+    prefix = f".{out_dir.name}.new-"
+    for d in sorted(out_dir.parent.glob(prefix + "*-old")):
+        try:
+            os.kill(int(d.name[len(prefix):].split("-")[0]), 0)
+            continue                                  # that build is still running
+        except (ValueError, ProcessLookupError):
+            pass
+        except PermissionError:
+            continue
+        if (d / MARKER).exists():
+            os.rename(d, out_dir)
+            return True
+    return False
+
+
 def _clean_stale(out_dir: Path) -> None:
     """Remove staging folders left by builds that were killed (their process is gone), and
     replaced trees whose background removal did not finish."""
+    restore_interrupted(out_dir)
     prefix = f".{out_dir.name}.new-"
     for d in out_dir.parent.glob(prefix + "*"):
         try:
@@ -91,7 +117,7 @@ def _clean_stale(out_dir: Path) -> None:
 
 def write_output(out_dir: Path, pages, protected: list[Path] = ()) -> WriteStats:
     out_dir = Path(out_dir).resolve()
-    _check_target(out_dir, [Path(p).resolve() for p in protected])
+    check_target(out_dir, [Path(p).resolve() for p in protected])
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-{os.getpid()}-", dir=out_dir.parent))
@@ -133,7 +159,7 @@ def write_incremental(out_dir: Path, pages, manifest: dict[str, str], protected:
     a reader may be loading a page while a file is replaced.
     """
     out_dir = Path(out_dir).resolve()
-    _check_target(out_dir, [Path(p).resolve() for p in protected])
+    check_target(out_dir, [Path(p).resolve() for p in protected])
     out_dir.mkdir(parents=True, exist_ok=True)
     if not manifest and any(out_dir.iterdir()):
         shutil.rmtree(out_dir)               # first build into a folder we made earlier: start clean
@@ -241,7 +267,7 @@ class OutputWriter:
     def __init__(self, out_dir: Path, protected=(), previous: dict | None = None, marker=None,
                  incremental: bool | None = None):
         self.out_dir = Path(out_dir).resolve()
-        _check_target(self.out_dir, [Path(p).resolve() for p in protected])
+        check_target(self.out_dir, [Path(p).resolve() for p in protected])
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         recover(self.out_dir)
         _clean_stale(self.out_dir)

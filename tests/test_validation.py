@@ -55,12 +55,13 @@ def test_missing_fields_each_reported(project):
 
 
 def test_unknown_and_misspelt_keys_warned(project):
-    project.write("p.md", GOOD.replace("effective", "efective").replace("---\n正文", "colour: red\n---\n正文"))
+    project.write("p.md", GOOD.replace("effective", "efective").replace("---\n正文", "colour: red\nsumary: x\n---\n正文"))
     diags = errors_of(project)
-    warn = find(diags, "p.md", "efective", "warning")
-    assert warn.line == 4 and "did you mean 'effective'" in warn.fix
+    err = find(diags, "p.md", "effective")          # a misspelt required field: one error, on its line
+    assert err.line == 4 and "did you mean 'effective'" in err.fix
+    assert not [d for d in diags if d.field == "efective"]
+    assert "did you mean 'summary'" in find(diags, "p.md", "sumary", "warning").fix    # optional: a warning
     find(diags, "p.md", "colour", "warning")
-    find(diags, "p.md", "effective")                 # and the real field is missing
 
 
 def test_unknown_key_alone_is_only_a_warning(project):
