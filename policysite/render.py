@@ -258,6 +258,7 @@ class Renderer:
             "x_default": base_url + (page_url(spec.kind, Variant(self.default, var.elder), spec.slug, spec.version) or "")
             if base_url else None,
             "today": site.today, "static": url("static/"),
+            "speech_lang": speech_lang(lang, cfg["scripts.traditional"]),
         }
         if spec.kind == "home":
             ctx["entries"] = [self.entry(p, lang, var, page_url) for p in site.policies
@@ -285,6 +286,13 @@ class Renderer:
         v = policy.shown
         doc = self.view(v, lang)
         return {"policy": policy, "version": v, "doc": doc, "url": page_url("policy", var, policy.slug)}
+
+
+def speech_lang(lang: str, traditional: str) -> str:
+    """The BCP 47 tag for read-aloud voices: a region, since speech engines choose voices by it."""
+    if lang == "zh-Hant":
+        return "zh-HK" if traditional.startswith("s2hk") else "zh-TW"
+    return {"zh-Hans": "zh-CN"}.get(lang, lang)
 
 
 def page_key(kind: str, variant: Variant, slug: str | None, version: str | None) -> tuple:

@@ -205,3 +205,19 @@ def test_ui_strings_come_from_tables(project):
     strings.write_text(strings.read_text("utf-8").replace('contents = "目录"', 'contents = "本文目录"'), "utf-8")
     project.build()
     assert text_of(project.page("a/").find(".//nav[@class='toc']/h2")) == "本文目录"
+
+
+def test_read_aloud_language_follows_the_script_and_standard(project):
+    project.policy("a.md")
+    project.build()
+    assert project.page("a/").getroot().get("data-speech-lang") == "zh-CN"
+    assert project.page("zh-hant/elder/a/").getroot().get("data-speech-lang") == "zh-TW"
+    project.config("""
+        [site]
+        title = "测试站点"
+        today = 2026-11-22
+        [scripts]
+        traditional = "s2hk"
+        """)
+    project.build()
+    assert project.page("zh-hant/elder/a/").getroot().get("data-speech-lang") == "zh-HK"
