@@ -235,14 +235,16 @@ class Renderer:
             found = plan_index.get(page_key(kind, v, slug, version))
             return found.url if found else None
 
+        # The 404 page has no counterparts of its own: its switches offer the home pages instead.
+        alt_kind = "home" if notfound else spec.kind
         alternates = []
         for other in LANG_ORDER:
-            u = page_url(spec.kind, Variant(other, var.elder), spec.slug, spec.version)
+            u = page_url(alt_kind, Variant(other, var.elder), spec.slug, spec.version)
             if u is not None:
                 alternates.append({"lang": other, "url": u, "name": self.strings[other]["lang_name"],
                                    "short": self.strings[other]["lang_short"], "current": other == lang})
-        std_url = page_url(spec.kind, Variant(lang, False), spec.slug, spec.version)
-        elder_url = page_url(spec.kind, Variant(lang, True), spec.slug, spec.version)
+        std_url = page_url(alt_kind, Variant(lang, False), spec.slug, spec.version)
+        elder_url = page_url(alt_kind, Variant(lang, True), spec.slug, spec.version)
         target = lang if lang in SCRIPTS and lang != self.default else None
         site_title = (cfg["site.title_en"] or cfg["site.title"]) if lang == "en" else \
             self.converter.convert_text(cfg["site.title"], target)
@@ -254,7 +256,8 @@ class Renderer:
             "alternates": alternates, "standard_url": std_url, "elder_url": elder_url,
             "home_url": page_url("home", var) or page_url("home", Variant(self.default, var.elder)),
             "canonical": base_url + spec.url if base_url and not notfound else None,
-            "hreflang": [{"lang": a["lang"], "href": base_url + a["url"]} for a in alternates] if base_url else [],
+            "hreflang": [{"lang": a["lang"], "href": base_url + a["url"]} for a in alternates]
+            if base_url and not notfound else [],
             "x_default": base_url + (page_url(spec.kind, Variant(self.default, var.elder), spec.slug, spec.version) or "")
             if base_url else None,
             "today": site.today, "static": url("static/"),

@@ -189,6 +189,10 @@ def test_404_page_uses_site_root_links(project):
     hrefs = [a.get("href") for a in doc.iter("a")]
     assert "/p/" in hrefs
     assert doc.find(".//link[@rel='stylesheet']").get("href") == "/p/static/site.css"
+    # no counterparts of its own: the script switch and 长者版 switch offer the home pages
+    assert "/p/zh-hant/" in hrefs and "/p/elder/" in hrefs
+    assert doc.find(".//a[@class='mode-switch']").get("href") == "/p/elder/"
+    assert doc.find(".//link[@rel='alternate']") is None
 
 
 def test_template_override(project):
