@@ -241,7 +241,6 @@ def page(_shared_page, base_url):
         page.evaluate("() => { try { localStorage.clear(); } catch (e) {} }")
     page.set_viewport_size(VIEWPORT)
     page.emulate_media(media="null", reduced_motion="null", color_scheme="null")
-    page.goto("about:blank")
 
 
 @pytest.fixture(scope="package")
