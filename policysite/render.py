@@ -363,14 +363,16 @@ class Renderer:
             """This variant's page, or the default script's when this language lacks it."""
             return page_url(kind, var, slug, version) or page_url(kind, Variant(self.default, var.elder), slug, version)
 
+        # The 404 page has no counterparts of its own: its switches offer the home pages instead.
+        alt_kind = "home" if notfound else spec.kind
         alternates = []
         for other in LANG_ORDER:
-            u = page_url(spec.kind, Variant(other, var.elder), spec.slug, spec.version)
+            u = page_url(alt_kind, Variant(other, var.elder), spec.slug, spec.version)
             if u is not None:
                 alternates.append({"lang": other, "url": u, "name": self.strings[other]["lang_name"],
                                    "short": self.strings[other]["lang_short"], "current": other == lang})
-        std_url = page_url(spec.kind, Variant(lang, False), spec.slug, spec.version)
-        elder_url = page_url(spec.kind, Variant(lang, True), spec.slug, spec.version)
+        std_url = page_url(alt_kind, Variant(lang, False), spec.slug, spec.version)
+        elder_url = page_url(alt_kind, Variant(lang, True), spec.slug, spec.version)
         target = lang if lang in SCRIPTS and lang != self.default else None
         site_title = self.site_title(lang)
         ctx = {
@@ -381,11 +383,13 @@ class Renderer:
             "alternates": alternates, "standard_url": std_url, "elder_url": elder_url,
             "home_url": page_url("home", var) or page_url("home", Variant(self.default, var.elder)),
             "canonical": base_url + spec.url if base_url and not notfound else None,
-            "hreflang": [{"lang": a["lang"], "href": base_url + a["url"]} for a in alternates] if base_url else [],
+            "hreflang": [{"lang": a["lang"], "href": base_url + a["url"]} for a in alternates]
+            if base_url and not notfound else [],
             "x_default": base_url + (page_url(spec.kind, Variant(self.default, var.elder), spec.slug, spec.version) or "")
             if base_url else None,
             "today": site.today, "static": url("static/"),
             "feed": url(feed_path(lang, self.default)) if base_url else None,
+            "speech_lang": speech_lang(lang, cfg["scripts.traditional"]),
         }
         if spec.kind == "home":
             ctx["entries"] = [self.entry(p, lang, var, page_url) for p in site.policies
@@ -492,6 +496,13 @@ def page_url_of(plan_index: dict):
         found = plan_index.get(page_key(kind, variant, slug, version))
         return found.url if found else None
     return page_url
+
+
+def speech_lang(lang: str, traditional: str) -> str:
+    """The BCP 47 tag for read-aloud voices: a region, since speech engines choose voices by it."""
+    if lang == "zh-Hant":
+        return "zh-HK" if traditional.startswith("s2hk") else "zh-TW"
+    return {"zh-Hans": "zh-CN"}.get(lang, lang)
 
 
 def page_key(kind: str, variant: Variant, slug: str | None, version: str | None) -> tuple:

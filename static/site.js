@@ -77,10 +77,11 @@
   // Read aloud with the browser's speech synthesis, in a voice for the page's script.
   var speech = toolbar.querySelector("[data-speech]");
   var article = document.querySelector("[data-speech-root]");
-  if (!speech || !article || !("speechSynthesis" in window) || typeof SpeechSynthesisUtterance === "undefined") return;
-  speech.hidden = false;
   var synth = window.speechSynthesis;
-  var speechLang = { "zh-Hans": "zh-CN", "zh-Hant": root.getAttribute("data-speech-lang") || "zh-TW", "en": "en-GB" }[root.lang] || root.lang;
+  if (!speech || !article || !synth || typeof synth.speak !== "function" ||
+      typeof window.SpeechSynthesisUtterance !== "function") return;      // no speech: the buttons stay hidden
+  speech.hidden = false;
+  var speechLang = root.getAttribute("data-speech-lang") || root.lang;     // zh-CN, zh-TW or zh-HK, en
   var buttons = {};
   speech.querySelectorAll("[data-speech-action]").forEach(function (b) { buttons[b.getAttribute("data-speech-action")] = b; });
   function state(playing, paused) {

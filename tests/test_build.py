@@ -40,6 +40,30 @@ def test_sample_site_every_page_and_link(sample_site):
     assert check_links(sample_site) == []
 
 
+def test_every_page_switches_to_its_elder_counterpart_and_back(sample_site):
+    """Standard ↔ 长者版, both ways, in the header and the footer, on every page; the site root's
+    home (whose URL is the empty string) included."""
+    import posixpath
+    for page in html_pages(sample_site):
+        rel = page.relative_to(sample_site).as_posix()
+        if rel == "404.html" or rel.startswith("static/"):
+            continue
+        url = rel[: -len("index.html")]
+        prefix = next((p for p in ("zh-hant/", "zh-hans/", "en/") if url.startswith(p)), "")
+        rest = url[len(prefix):]
+        elder = rest.startswith("elder/")
+        other = prefix + (rest[len("elder/"):] if elder else "elder/" + rest)
+        doc = parse_html(page)
+        links = [a.get("href") for a in doc.iter("a") if a.get("data-keep-hash") is not None
+                 and a.get("data-lang-choice") is None]
+        assert len(links) == 2, f"{url}: {links}"                   # header switch and footer link
+        for href in links:
+            target = posixpath.normpath(posixpath.join("/" + url, href)).lstrip("/")
+            assert target + "/" == other or (target == "" and other == ""), f"{url}: {href} → {target}"
+        switch = doc.find(".//a[@class='mode-switch']")
+        assert switch is not None and switch.get("data-mode-choice") == ("standard" if elder else "elder")
+
+
 def test_sample_home_lists_every_policy_with_metadata(sample_site):
     home = parse_html(sample_site / "index.html")
     cards = home.findall(".//li[@class='policy-card']")
@@ -165,6 +189,10 @@ def test_404_page_uses_site_root_links(project):
     hrefs = [a.get("href") for a in doc.iter("a")]
     assert "/p/" in hrefs
     assert doc.find(".//link[@rel='stylesheet']").get("href") == "/p/static/site.css"
+    # no counterparts of its own: the script switch and 长者版 switch offer the home pages
+    assert "/p/zh-hant/" in hrefs and "/p/elder/" in hrefs
+    assert doc.find(".//a[@class='mode-switch']").get("href") == "/p/elder/"
+    assert doc.find(".//link[@rel='alternate']") is None
 
 
 def test_template_override(project):
@@ -181,3 +209,19 @@ def test_ui_strings_come_from_tables(project):
     strings.write_text(strings.read_text("utf-8").replace('contents = "目录"', 'contents = "本文目录"'), "utf-8")
     project.build()
     assert text_of(project.page("a/").find(".//nav[@class='toc']/h2")) == "本文目录"
+
+
+def test_read_aloud_language_follows_the_script_and_standard(project):
+    project.policy("a.md")
+    project.build()
+    assert project.page("a/").getroot().get("data-speech-lang") == "zh-CN"
+    assert project.page("zh-hant/elder/a/").getroot().get("data-speech-lang") == "zh-TW"
+    project.config("""
+        [site]
+        title = "测试站点"
+        today = 2026-11-22
+        [scripts]
+        traditional = "s2hk"
+        """)
+    project.build()
+    assert project.page("zh-hant/elder/a/").getroot().get("data-speech-lang") == "zh-HK"
