@@ -256,6 +256,8 @@ def cjk_font():
 def goto(base_url):
     """goto(page, "elder/platform-privacy/") loads a page of the site and checks the status."""
     def go(page, url: str, status: int = 200):
+        if "#" in url:                   # a hash-only change would not load the page again (no response)
+            page.goto("about:blank")
         response = page.goto(base_url + url, wait_until="load")
         assert response is not None and response.status == status, f"{url}: HTTP {response and response.status}"
         return page
