@@ -192,7 +192,8 @@ def test_404_page_uses_site_root_links(project):
     # no counterparts of its own: the script switch and 长者版 switch offer the home pages
     assert "/p/zh-hant/" in hrefs and "/p/elder/" in hrefs
     assert doc.find(".//a[@class='mode-switch']").get("href") == "/p/elder/"
-    assert doc.find(".//link[@rel='alternate']") is None
+    assert doc.find(".//link[@hreflang]") is None
+    assert doc.find(".//link[@type='application/atom+xml']").get("href") == "/p/feed.xml"
 
 
 def test_template_override(project):
