@@ -19,7 +19,6 @@ holds the marker file), so `--out ~/Documents` cannot wipe anything.
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
 import os
 import shutil
@@ -116,78 +115,15 @@ def _clean_stale(out_dir: Path) -> None:
 
 
 def write_output(out_dir: Path, pages, protected: list[Path] = ()) -> WriteStats:
-    out_dir = Path(out_dir).resolve()
-    check_target(out_dir, [Path(p).resolve() for p in protected])
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    _clean_stale(out_dir)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-{os.getpid()}-", dir=out_dir.parent))
+    """Write a whole site from scratch: every page staged, then swapped in (see OutputWriter)."""
+    writer = OutputWriter(out_dir, protected)
     try:
-        total = 0
-        made: set[Path] = set()
         for page in pages:
-            rel = _safe_relpath(page.path)
-            target = staging.joinpath(*rel.parts)
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            target.write_bytes(page.data)
-            total += len(page.data)
-        (staging / MARKER).write_text("Built by policysite. This folder is replaced on every build.\n")
-        os.chmod(staging, 0o755)
-        if out_dir.exists():
-            if _exchange(staging, out_dir):
-                shutil.rmtree(staging)              # staging now holds the old site
-            else:
-                old = out_dir.with_name(f".{out_dir.name}.new-{os.getpid()}-old")
-                os.rename(out_dir, old)
-                os.rename(staging, out_dir)
-                shutil.rmtree(old)
-        else:
-            os.rename(staging, out_dir)
-        return WriteStats(len(pages), total)
+            writer.put(page.path, page.data)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        writer.abort()
         raise
-
-
-def write_incremental(out_dir: Path, pages, manifest: dict[str, str], protected: list[Path] = ()
-                      ) -> tuple[WriteStats, dict[str, str]]:
-    """Write only what changed since `manifest` (path → SHA-256), each file atomically
-    (temporary file, then rename), and delete files that no longer belong.
-
-    For the preview server's private output folder, where rebuilding must be fast and
-    a reader may be loading a page while a file is replaced.
-    """
-    out_dir = Path(out_dir).resolve()
-    check_target(out_dir, [Path(p).resolve() for p in protected])
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if not manifest and any(out_dir.iterdir()):
-        shutil.rmtree(out_dir)               # first build into a folder we made earlier: start clean
-        out_dir.mkdir()
-    (out_dir / MARKER).write_text("Built by policysite. This folder is replaced on every build.\n")
-    new: dict[str, str] = {}
-    written = total = 0
-    for page in pages:
-        rel = _safe_relpath(page.path)
-        digest = hashlib.sha256(page.data).hexdigest()
-        new[page.path] = digest
-        if manifest.get(page.path) == digest:
-            continue
-        target = out_dir.joinpath(*rel.parts)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(page.data)
-        os.replace(tmp, target)
-        written += 1
-        total += len(page.data)
-    for gone in set(manifest) - set(new):
-        target = out_dir.joinpath(*_safe_relpath(gone).parts)
-        target.unlink(missing_ok=True)
-        parent = target.parent
-        while parent != out_dir and parent.is_dir() and not any(parent.iterdir()):
-            parent.rmdir()
-            parent = parent.parent
-    return WriteStats(written, total), new
+    return writer.commit({page.path: "" for page in pages})[0]
 
 
 JOURNAL = ".policysite-journal"
