@@ -132,8 +132,10 @@ class DevServer:
             self.log(f"Rebuilt {self.builder.last_rendered} of {total} pages in "
                      f"{time.perf_counter() - start:.2f} s{what}")
             ok = True
+        # The snapshot stays the one taken before this build, so a save made while it ran is
+        # seen by the next poll. If config.toml moved a watched folder, the next poll sees the
+        # new folder's files as changed and rebuilds once more, which the cache makes cheap.
         self.watched = self.watch_list()
-        self.snapshot = self.take_snapshot()
         LiveReloadHandler.reload_waiters("*")
         return ok
 

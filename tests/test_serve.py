@@ -119,6 +119,41 @@ def test_burst_of_saves_gives_one_rebuild(server):
     assert len(rebuilds) == 2, out                                 # the first build, then one for the burst
 
 
+def test_save_made_while_rebuilding_is_not_lost(project, tmp_path):
+    """A save that lands while a rebuild runs gets a rebuild of its own (in-process, so the
+    save can be made at exactly that moment)."""
+    from policysite.serve import QUIET_SECONDS, DevServer
+    a = project.write("a.md", GOOD)
+    project.write("b.md", GOOD.replace("预览政策", "另一政策"))
+    out = tmp_path / "out"
+    logs = []
+    dev = DevServer(project.root / "config.toml", out, "127.0.0.1", free_port(), log=logs.append)
+    dev.application()                          # sets up the reload handler the rebuild notifies
+    dev.watched = dev.watch_list()
+    dev.snapshot = dev.take_snapshot()
+    assert dev.rebuild()
+    build = dev.builder.build
+    calls = []
+
+    def build_then_save():
+        result = build()
+        if not calls:                              # the second save lands as the first rebuild ends
+            time.sleep(0.02)                       # a new mtime even on coarse-clock filesystems
+            a.write_text(GOOD.replace("第一版正文", "保存于重建期间"), "utf-8")
+        calls.append(1)
+        return result
+    dev.builder.build = build_then_save
+    time.sleep(0.02)
+    a.write_text(GOOD.replace("第一版正文", "第一次保存"), "utf-8")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not (len(calls) >= 2 and not dev.pending):
+        dev.poll()
+        time.sleep(QUIET_SECONDS / 3)
+    page = (out / "a" / "index.html").read_text("utf-8")
+    assert "保存于重建期间" in page, logs
+    assert len(calls) == 2, logs
+
+
 def test_browser_is_told_to_reload(server):
     project, base, proc = server
     ws_url = base.replace("http://", "ws://") + "livereload"
