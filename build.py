@@ -12,7 +12,7 @@ Exit status: 0 success, 1 content errors, 2 usage errors.
 """
 import sys
 
-from policysite.cli import main
+from policysite.cli import main, exit_now
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    exit_now(main(sys.argv[1:]))

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +23,7 @@ import frontmatter
 import yaml
 
 from .config import LANGS, Config
-from .errors import Collector
+from .errors import Collector, Diagnostic
 
 STATUSES = ("draft", "trial", "in-force", "repealed")
 MAX_BYTES = 2 * 1024 * 1024
@@ -39,7 +41,7 @@ EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-
 @dataclass
 class Source:
     """One Markdown file, validated. `meta` holds typed values; `lines` their line numbers."""
-    path: Path
+    path: Path | str          # a str once read back from the build cache
     display: str
     slug: str
     stem: str                 # file stem without the language suffix
@@ -51,6 +53,33 @@ class Source:
     body_line: int
     digest: str = ""
     group: str = ""           # file or folder the policy came from, for duplicate-slug messages
+    meta_digest: str = ""     # hash of `meta`: what listings depend on (computed once, kept in the cache)
+
+    # The body is left out when a Source is kept in the build cache (it is most of the cache's
+    # size, and only documents that must be rendered again need it); it is read back from the
+    # file on first use, and the file must still be the one this Source was made from.
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("body", None)
+        state["path"] = str(self.path)       # a str unpickles far faster than a Path
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)          # defined, so that unpickling never goes through __getattr__
+
+    def __getattr__(self, name):
+        if name != "body":
+            raise AttributeError(name)
+        try:
+            data = Path(self.path).read_bytes()
+        except OSError:
+            data = b""
+        if hashlib.sha256(data).hexdigest() != self.digest:
+            from .errors import BuildError
+            raise BuildError([Diagnostic(self.display, None, None, "the file changed while the site was being built",
+                                         "build again (the preview server does so by itself)")])
+        self.body = split(decode(data)[0])[1]
+        return self.body
 
 
 class FieldError(ValueError):
@@ -425,7 +454,8 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
     slug = meta.get("slug", slug)
     return Source(path=path, display=display, slug=slug, stem=stem, lang=lang, is_translation=is_translation,
                   meta=meta, lines=lines, body=body, body_line=body_line,
-                  digest=hashlib.sha256(data).hexdigest())
+                  digest=hashlib.sha256(data).hexdigest(),
+                  meta_digest=hashlib.sha256(repr(sorted((k, repr(v)) for k, v in meta.items())).encode()).hexdigest())
 
 
 def example(key: str) -> str:
@@ -475,43 +505,67 @@ def discover(cfg: Config, out: Collector) -> list[tuple[Path, str, str, str | No
                       "delete the link, or copy the file it meant into the policies folder")
         return False
 
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith((".", "_")) or not followable(entry):
+    # os.scandir: the file type comes with the name, so only symbolic links cost a system call
+    def entries(folder: Path):
+        with os.scandir(folder) as it:
+            return sorted(it, key=lambda e: e.name)
+
+    for entry in entries(root):
+        if entry.name.startswith((".", "_")):
+            continue
+        path = root / entry.name
+        if entry.is_symlink() and not followable(path):
             continue
         if entry.is_dir():
-            for f in sorted(entry.iterdir()):
-                if f.suffix != ".md" or f.name.startswith((".", "_")) or not followable(f):
+            for f in entries(path):
+                if not f.name.endswith(".md") or f.name.startswith((".", "_")):
+                    continue
+                fpath = path / f.name
+                if f.is_symlink() and not followable(fpath):
                     continue
                 if not f.is_file():
                     continue
-                stem, lang = split_lang(f.stem)
-                found.append((f, entry.name, stem, lang))
-        elif entry.suffix == ".md" and entry.is_file():
-            stem, lang = split_lang(entry.stem)
-            found.append((entry, stem, stem, lang))
+                stem, lang = split_lang(fpath.stem)
+                found.append((fpath, entry.name, stem, lang))
+        elif entry.name.endswith(".md") and entry.is_file():
+            stem, lang = split_lang(path.stem)
+            found.append((path, stem, stem, lang))
     return found
 
 
+RACY_NS = 2_000_000_000     # a file changed this close to when it was read may share a clock tick with the read
+
+
 def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list[Source]:
-    """Read and validate every source. With a `cache` (path → (stat, Source, diagnostics)) from an
-    earlier call, files whose size and modification time are unchanged are not read again."""
+    """Read and validate every source. With a `cache` (path → entry) from an earlier call, a file
+    whose metadata (inode, size, mtime, ctime) is unchanged is not read again; ctime changes on
+    every write and cannot be set back, so an edit that keeps size and mtime is still seen. A file
+    changed within RACY_NS of its reading is compared by content instead (Git's "racily clean")."""
     sources = []
     seen = set()
     policies_dir = cfg.path_of("content.policies_dir")
+    context = (cfg["content.default_lang"],)
     for path, slug, stem, lang in discover(cfg, out):
         st = path.stat()
-        # keyed by content, not by modification time: an edit that keeps size and mtime is still seen
-        content = hashlib.sha256(path.read_bytes()).hexdigest() if st.st_size <= MAX_BYTES else st.st_size
-        stamp = (content, st.st_size, slug, stem, lang, cfg["content.default_lang"])
-        seen.add(path)
-        if cache is not None and path in cache and cache[path][0] == stamp:
-            _, src, diags = cache[path]
+        meta = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, slug, stem, lang, context)
+        key = str(path)                      # str keys: the cache unpickles faster
+        seen.add(key)
+        entry = cache.get(key) if cache is not None else None
+        if entry is not None and entry[0] == meta and entry[1]:
+            _, _, content, src, diags = entry
         else:
-            local = Collector()
-            src = _load_one(path, slug, stem, lang, st.st_size, cfg, local, policies_dir)
-            diags = local.items
+            now = time.time_ns()
+            # keyed by content: an edit that keeps every piece of metadata is still seen
+            content = hashlib.sha256(path.read_bytes()).hexdigest() if st.st_size <= MAX_BYTES else st.st_size
+            if entry is not None and entry[2] == content and entry[0][4:] == meta[4:]:
+                _, _, _, src, diags = entry
+            else:
+                local = Collector()
+                src = _load_one(path, slug, stem, lang, st.st_size, cfg, local, policies_dir)
+                diags = local.items
+            trusted = max(st.st_mtime_ns, st.st_ctime_ns) < now - RACY_NS
             if cache is not None:
-                cache[path] = (stamp, src, diags)
+                cache[key] = (meta, trusted, content, src, diags)
         out.extend(diags)
         if src:
             sources.append(src)

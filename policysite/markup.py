@@ -26,6 +26,12 @@ from dataclasses import dataclass, field
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.attr_list import AttrListExtension
+from markdown.extensions.def_list import DefListExtension
+from markdown.extensions.fenced_code import FencedCodeExtension
+from markdown.extensions.footnotes import FootnoteExtension
+from markdown.extensions.sane_lists import SaneListExtension
+from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
 from markdown.inlinepatterns import InlineProcessor
 from markdown.treeprocessors import Treeprocessor
@@ -141,14 +147,14 @@ class RenderedDoc:
 
 
 def new_markdown(backlink_title: str = "%d") -> markdown.Markdown:
+    # Extension objects, not names: a name makes Markdown scan every installed package's entry points.
     return markdown.Markdown(
-        extensions=["tables", "footnotes", "attr_list", "def_list", "sane_lists", "fenced_code",
-                    PolicyExtension()],
-        extension_configs={
+        extensions=[
             # align="…", not style="text-align: …": style attributes are sanitized away (and blocked by the CSP)
-            "tables": {"use_align_attribute": True},
-            "footnotes": {"BACKLINK_TITLE": backlink_title, "SUPERSCRIPT_TEXT": "{}"},
-        },
+            TableExtension(use_align_attribute=True),
+            FootnoteExtension(BACKLINK_TITLE=backlink_title, SUPERSCRIPT_TEXT="{}"),
+            AttrListExtension(), DefListExtension(), SaneListExtension(), FencedCodeExtension(),
+            PolicyExtension()],
         output_format="html",
     )
 

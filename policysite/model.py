@@ -8,6 +8,7 @@ effect the same day, a translation with nothing to translate) live here.
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 from .config import Config
@@ -92,8 +93,7 @@ class Variant:
         return lang + ("elder/" if self.elder else "")
 
 
-@dataclass(frozen=True)
-class PageSpec:
+class PageSpec(NamedTuple):       # a named tuple, not a frozen dataclass: a large site plans ~16 pages a policy
     kind: str                      # home | policy | version | history | changes | notfound
     variant: Variant
     url: str                       # site-relative directory URL: "", "privacy/", "zh-hant/privacy/1.0/"
@@ -181,8 +181,18 @@ def feed_path(lang: str, default_script: str) -> str:
     return ("" if lang == default_script else LANG_PREFIX[lang]) + "feed.xml"
 
 
+_VARIANTS: dict[tuple[str, bool], Variant] = {}
+
+
 def variants(langs) -> list[Variant]:
-    return [Variant(lang, elder) for lang in langs for elder in (False, True)]
+    out = []
+    for lang in langs:
+        for elder in (False, True):
+            v = _VARIANTS.get((lang, elder))
+            if v is None:
+                v = _VARIANTS[lang, elder] = Variant(lang, elder)
+            out.append(v)
+    return out
 
 
 def plan_pages(site: Site) -> list[PageSpec]:

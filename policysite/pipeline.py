@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
+from . import __version__, stamp
 from .config import Config, load_config
 from .errors import BuildError, Collector, Diagnostic
 from .load import discover, load_sources
@@ -30,10 +30,10 @@ from .model import PageSpec, Site, build_site, plan_pages
 from .render import (DocStore, Page, Renderer, fingerprints, plan_index_of, precheck, render_one, render_site,
                      render_site_files, site_files)
 from .script import DEFAULT_PHRASES
-from .write import OutputWriter, WriteStats, check_target, restore_interrupted
+from .write import OutputWriter, WriteStats, _spawn_rmtree, check_target, restore_interrupted
 
 ENGINE_DIR = Path(__file__).parent
-CACHE_DIR = Path(".cache") / "policysite"
+CACHE_DIR = stamp.CACHE_DIR
 PARALLEL_MIN_PAGES = 400      # below this, starting worker processes costs more than it saves
 
 
@@ -46,6 +46,27 @@ def engine_fingerprint() -> str:
     return h.hexdigest()
 
 
+def engine_cache(cache_dir: Path, engine: str) -> Path:
+    """The folder of rendered documents and compiled templates for this engine version. Those of
+    other versions can never be used again (their keys include the engine), so they are removed,
+    in the background."""
+    folder = cache_dir / f"engine-{engine[:16]}"
+    if cache_dir.is_dir():
+        for old in cache_dir.iterdir():
+            if not old.is_dir() or old == folder:
+                continue
+            if old.name.startswith("engine-") or old.name in ("docs", "jinja"):
+                trash = cache_dir / f".trash-{os.getpid()}-{os.urandom(4).hex()}"
+                try:
+                    os.rename(old, trash)
+                except OSError:
+                    continue
+                _spawn_rmtree(trash)
+            elif old.name.startswith(".trash-"):
+                _spawn_rmtree(old)                      # a removal that was cut short
+    return folder
+
+
 @dataclass
 class State:
     """What one build hands to the next (kept in `.cache/policysite/state.pickle`)."""
@@ -56,6 +77,7 @@ class State:
     out_dir: str = ""
     links: dict = field(default_factory=dict)       # source digest -> its policy: links
     meta: dict = field(default_factory=dict)        # metadata-only views for listings
+    templates_ok: str = ""                          # fingerprint of the templates last found sound
 
 
 def load_state(folder: Path, engine: str) -> State:
@@ -222,8 +244,10 @@ def render_phase(renderer: Renderer, todo: list[PageSpec], plan_index: dict, wri
 
 def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, drafts: bool = False,
           write: bool = True, use_cache: bool = True, jobs: int | None = None, state: State | None = None,
-          incremental: bool | None = None, store: DocStore | None = None) -> BuildResult:
-    """Build the site. `state` (kept in memory by `serve`) replaces the cache folder."""
+          incremental: bool | None = None, store: DocStore | None = None,
+          inputs: tuple[int, str] | None = None) -> BuildResult:
+    """Build the site. `state` (kept in memory by `serve`) replaces the cache folder. `inputs`:
+    the metadata of the inputs as `stamp.check` took it before this build began, if it did."""
     start = time.perf_counter()
     diag = Collector()
     cfg = load_config_phase(Path(config_path), diag, out_dir)
@@ -232,22 +256,32 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     if state is None:
         state = load_state(cache_dir, engine) if use_cache else State(engine=engine)
     persist = use_cache and write
+    out_dir = Path(out_dir) if out_dir else cfg.path_of("build.output")
+    started, taken = inputs or (0, None)
+    if persist and taken is None:        # the metadata of every input, before any is read (see stamp.py)
+        started = stamp.begin()
+        try:
+            taken, _ = stamp.inputs_of(cfg)
+        except (stamp.Unsure, OSError):
+            taken = None
 
     # load and model
-    stamps_before = {k: v[0] for k, v in state.sources.items()}
+    stamps_before = {k: v[:2] for k, v in state.sources.items()}
     site = model_phase(cfg, diag, drafts, state.sources)
     plan = plan_pages(site)
 
-    out_dir = Path(out_dir) if out_dir else cfg.path_of("build.output")
     if write:                            # refuse a wrong output folder before anything is written
         check_target(out_dir.resolve(), [p.resolve() for p in protected_paths(cfg)])
 
     # render: only what changed, into a stage beside the output
     if store is None:
-        store = DocStore(cache_dir / "docs" if persist else None, engine)
+        store = DocStore(engine_cache(cache_dir, engine) / "docs" if persist else None, engine)
     renderer = Renderer(site, diag, store, state)
-    renderer.check_templates()
-    diag.raise_if_errors()
+    templates = renderer.templates_fingerprint()
+    if state.templates_ok != templates:
+        renderer.check_templates()
+        diag.raise_if_errors()
+        state.templates_ok = templates
     renderer.check_links()
     renderer.report_removed_html()
     diag.raise_if_errors()
@@ -277,15 +311,20 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
         raise
     stats, marker = writer.commit(fps)
     unchanged = (state.manifest == fps and state.marker == marker and not writer.written
-                 and stamps_before == {k: v[0] for k, v in state.sources.items()})
+                 and stamps_before == {k: v[:2] for k, v in state.sources.items()})
     state.manifest, state.marker, state.out_dir = fps, marker, str(writer.out_dir)
     state.links = {k: v for k, v in state.links.items() if k in renderer.used_facts}
     if len(state.meta) > 8 * sum(len(p.versions) for p in site.policies) + 64:
         state.meta.clear()                              # entries of versions long gone: start afresh
     if persist and not unchanged:
         save_state(cache_dir, state)
-    return BuildResult(site, sorted(fps), stats, diag.warnings, time.perf_counter() - start, writer.out_dir,
-                       rendered=sum(1 for s in todo))
+    result = BuildResult(site, sorted(fps), stats, diag.warnings, time.perf_counter() - start, writer.out_dir,
+                         rendered=len(todo))
+    if persist and taken:
+        stamp.record(cfg, writer.out_dir, drafts, cache_dir, started, taken,
+                     {"policies": len(site.policies), "pages": result.html_pages,
+                      "warnings": [w.format() for w in diag.warnings]})
+    return result
 
 
 class Builder:
@@ -297,7 +336,8 @@ class Builder:
         self.incremental = True if incremental_write else None
         self.state = State(engine=engine_fingerprint())
         # rendered documents are shared with `build.py` through the cache folder (content-keyed, so safe)
-        self.store = DocStore(self.config_path.resolve().parent / CACHE_DIR / "docs", self.state.engine)
+        self.store = DocStore(engine_cache(self.config_path.resolve().parent / CACHE_DIR, self.state.engine) / "docs",
+                              self.state.engine)
         self.last_rendered = 0
 
     def build(self) -> BuildResult:

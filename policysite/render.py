@@ -22,8 +22,6 @@ from pathlib import Path
 
 import jinja2
 
-from . import changes as diffing
-from . import feeds
 from .config import SCRIPTS
 from .errors import Collector
 from .markup import POLICY_LINK, RenderedDoc, render_markdown
@@ -170,12 +168,17 @@ class Renderer:
         self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out))
         self.allowlist = Allowlist.from_config(cfg)
         self.allow_fp = _digest(repr(self.allowlist))
+        self.store = store or DocStore()
+        # compiled templates are kept beside the documents (Jinja checks each one against its source)
+        bytecode = None
+        if self.store.folder is not None:
+            (self.store.folder.parent / "jinja").mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(self.store.folder.parent / "jinja"))
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([str(d) for d in self.template_dirs]),
             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-            keep_trailing_newline=True)
+            keep_trailing_newline=True, bytecode_cache=bytecode)
         self.env.filters["date"] = format_date
-        self.store = store or DocStore()
         # what conversion depends on: the profile and both phrase tables
         self.conv_fp = self.cfg["scripts.traditional"] + "|" + _digest(repr(self.converter.phrases))
         self.links = state.links if state is not None else {}      # facts of each document, by content
@@ -195,7 +198,7 @@ class Renderer:
     def facts(self, src) -> tuple[list[str], frozenset, list[str]]:
         """What the checks need of a document: its policy: links, its ids, the HTML the
         sanitizer removed. Small, and kept between builds, so checking needs no rendering."""
-        key = self.store.key("facts", src.digest, self.allow_fp)
+        key = f"{src.digest}|{self.allow_fp}"   # kept in the build state, which a new engine discards
         self.used_facts.add(key)
         found = self.links.get(key)
         if found is None:
@@ -297,6 +300,16 @@ class Renderer:
                 self.out.warn(src.display, None, None, "HTML removed from the page for safety: " + ", ".join(removed[:12]),
                               "remove it from the file; write Markdown instead, or see the README (Safety) to allow "
                               "a tag with [markdown] allow_tags")
+
+    def templates_fingerprint(self) -> str:
+        """Hash of every file in the template folders (what check_templates looks at)."""
+        h = hashlib.sha256()
+        for d in self.template_dirs:
+            for f in sorted(d.rglob("*")):
+                if f.is_file():
+                    data = f.read_bytes()
+                    h.update(f"{f}|{len(data)}|".encode() + data)
+        return h.hexdigest()
 
     def check_templates(self) -> None:
         """Every page template compiles, and every template it extends, includes or imports exists.
@@ -450,6 +463,7 @@ class Renderer:
         found = self.store.get(key)
         if found is not None:
             return found
+        from . import changes as diffing                 # imported when first needed: most builds compare nothing
         t = self.strings[lang]
         labels = diffing.Labels(t["ins_start"], t["ins_end"], t["del_start"], t["del_end"])
         cs = diffing.diff_sections(old.html, new.html, t["footnotes_title"])
@@ -590,7 +604,7 @@ def fingerprints(site: Site, plan: list[PageSpec], global_fp: str) -> dict[str, 
     for p in site.policies:
         for v in p.versions:
             for lang, src in sorted(v.docs.items()):
-                listing.append((p.slug, v.version, v.state, lang, sorted((k, repr(val)) for k, val in src.meta.items())))
+                listing.append((p.slug, v.version, v.state, lang, src.meta_digest))
     listing_fp = _digest(global_fp + repr(listing))
     policy_fps = {p.slug: _digest(global_fp + index_fp + "".join(sorted(s.digest for v in p.versions
                                                                          for s in v.docs.values())))
@@ -613,6 +627,7 @@ def site_files(site: Site, plan: list[PageSpec]) -> list[str]:
 
 
 def render_site_files(renderer: Renderer, plan: list[PageSpec], plan_index: dict) -> list[Page]:
+    from . import feeds                                  # imported when first needed, as the feeds are
     site = renderer.site
     pages = [robots(site)]
     if (sm := sitemap(site, plan)) is not None:

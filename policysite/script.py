@@ -9,7 +9,6 @@ Part of the render stage. OpenCC does the conversion; on top of it:
 """
 from __future__ import annotations
 
-import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -27,9 +26,13 @@ CONVERTED_ATTRS = ("alt", "title", "aria-label", "content")
 NC_MARK = re.compile(r"\{\{(.+?)\}\}", re.S)     # inline no-convert marker in plain text fields
 
 
-@functools.lru_cache(maxsize=None)
+_LOADED: dict[str, opencc.OpenCC] = {}
+
+
 def _opencc(profile: str) -> opencc.OpenCC:
-    return opencc.OpenCC(profile)
+    if profile not in _LOADED:
+        _LOADED[profile] = opencc.OpenCC(profile)
+    return _LOADED[profile]
 
 
 def load_phrases(site_table: Path | None, out: Collector) -> dict[str, dict[str, str]]:

@@ -1,0 +1,146 @@
+"""The build stamp: `build.py` with nothing changed ends at once, and anything changed is seen.
+
+Every input the stamp covers is changed once here, through the real command line;
+each must make the next build do real work and give what a clean build gives.
+Inputs must be older than the stamp's racy window (2 s) for the stamp to be
+trusted, so the fixture waits that long once.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+
+import pytest
+
+from conftest import Project
+from policysite import stamp
+
+BODY = "## 一、总则\n\n第{n}号政策的正文。\n"
+SKIPPED = "nothing changed since the last build"
+
+
+def tree(out):
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def files(out):
+    return {p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in out.rglob("*") if p.is_file()}
+
+
+def settled(project: Project) -> None:
+    """Build until the stamp is trusted: inputs older than the racy window, then two builds."""
+    time.sleep(stamp.RACY_NS / 1e9 + 0.2)
+    project.run(check=True)
+    proc = project.run(check=True)
+    assert SKIPPED in proc.stdout, proc.stdout
+
+
+@pytest.fixture
+def site(project):
+    for n in range(3):
+        project.policy(f"p{n}.md", BODY.format(n=n), title=f"政策{n}")
+    project.policy("p9.md", BODY.format(n=9), title="带未知字段", colour="red")     # a warning to replay
+    project.run(check=True)
+    settled(project)
+    return project
+
+
+def clean(project, tmp_path):
+    out = tmp_path / "clean"
+    project.run("--no-cache", "--out", str(out), check=True)
+    return tree(out)
+
+
+def test_nothing_changed_ends_at_once_and_touches_nothing(site):
+    before = files(site.out)
+    proc = site.run(check=True)
+    assert SKIPPED in proc.stdout
+    assert "unknown field 'colour'" in proc.stderr              # the warnings are shown again
+    assert files(site.out) == before
+    quiet = site.run("--quiet", check=True)
+    assert quiet.stdout == "" and quiet.stderr == ""
+
+
+def test_edit_keeping_size_and_mtime_is_seen(site, tmp_path):
+    path = site.root / "policies" / "p1.md"
+    st = path.stat()
+    path.write_text(path.read_text("utf-8").replace("第1号", "第7号"), "utf-8")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size
+    proc = site.run(check=True)
+    assert SKIPPED not in proc.stdout
+    assert "第7号政策" in (site.out / "p1/index.html").read_text("utf-8")
+    assert tree(site.out) == clean(site, tmp_path)
+
+
+@pytest.mark.parametrize("change", ["template", "static", "config", "phrases", "new policy", "removed policy",
+                                    "policy in a new folder"])
+def test_every_kind_of_input_is_covered(site, tmp_path, change):
+    root = site.root
+    if change == "template":
+        path = root / "templates" / "base.html"
+        path.write_text(path.read_text("utf-8").replace("</body>", "<!-- 改 --></body>"), "utf-8")
+    elif change == "static":
+        with (root / "static" / "site.css").open("a", encoding="utf-8") as f:
+            f.write("\n/* 改 */\n")
+    elif change == "config":
+        (root / "config.toml").write_text((root / "config.toml").read_text("utf-8").replace("测试站点", "改名站点"),
+                                          "utf-8")
+    elif change == "phrases":
+        (root / "phrases.toml").write_text('[to-hant]\n"正文" = "本文"\n', "utf-8")
+    elif change == "new policy":
+        site.policy("p5.md", BODY.format(n=5), title="新政策")
+    elif change == "removed policy":
+        (root / "policies" / "p2.md").unlink()
+    elif change == "policy in a new folder":
+        site.policy("multi/1.0.md", BODY.format(n=6), title="多版本")
+    proc = site.run(check=True)
+    assert SKIPPED not in proc.stdout, change
+    assert tree(site.out) == clean(site, tmp_path)
+
+
+def test_output_removed_or_replaced_is_rebuilt(site, tmp_path):
+    import shutil
+    shutil.rmtree(site.out)
+    proc = site.run(check=True)
+    assert SKIPPED not in proc.stdout and (site.out / "p0/index.html").is_file()
+    site.run("--no-cache", check=True)                             # another build replaced the folder
+    assert SKIPPED not in site.run(check=True).stdout
+
+
+def test_other_output_folder_drafts_and_no_cache_have_their_own_answer(site, tmp_path):
+    other = tmp_path / "other"
+    assert SKIPPED not in site.run("--out", str(other), check=True).stdout
+    assert SKIPPED not in site.run("--drafts", check=True).stdout
+    assert SKIPPED not in site.run("--no-cache", check=True).stdout
+    assert SKIPPED not in site.run("--verbose", check=True).stdout
+
+
+def test_a_stamp_from_within_the_racy_window_is_not_trusted(site):
+    """A file changed in the same clock tick as the build read it could have changed after
+    the read with identical metadata; such a stamp must not be trusted."""
+    from policysite.config import load_config
+    from policysite.errors import Collector
+    cfg = load_config(site.root / "config.toml", Collector())
+    cache = site.root / ".cache" / "policysite"
+    assert stamp.check(cfg, site.out, False, cache) is not None
+    path = stamp.stamp_path(cache, site.out, False)
+    record = json.loads(path.read_text("utf-8"))
+    _, newest = stamp.inputs_of(cfg)
+    record["started"] = newest + stamp.RACY_NS // 2                # the build began just after an input changed
+    path.write_text(json.dumps(record), "utf-8")
+    assert stamp.check(cfg, site.out, False, cache) is None
+    assert SKIPPED not in site.run(check=True).stdout
+
+
+def test_interrupted_write_beside_the_output_disables_the_shortcut(site):
+    stage = site.out.with_name(f".{site.out.name}.new-999999-abcd")
+    stage.mkdir()
+    try:
+        assert SKIPPED not in site.run(check=True).stdout
+        assert not stage.exists()                                  # the full build cleaned it up
+    finally:
+        if stage.exists():
+            stage.rmdir()
