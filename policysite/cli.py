@@ -11,6 +11,7 @@ from pathlib import Path
 
 from .errors import BuildError, Diagnostic
 
+PROCESS_START = time.perf_counter()
 COMMANDS = ("build", "new", "check", "serve")
 
 
@@ -33,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
                    help="ignore .cache/ and render every page (the output is the same either way)")
     b.add_argument("--jobs", "-j", type=int, default=None,
                    help="worker processes for rendering (default: one per core; 1 renders serially)")
+    b.add_argument("--timings", action="store_true", help="print how long each phase of the build took")
     n = sub.add_parser("new", help="scaffold a policy with every required field")
     _common(n)
     n.add_argument("slug", help="address of the policy, such as privacy-policy")
@@ -102,7 +104,7 @@ def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
 
 def cmd_build(args) -> int:
     seen: list = []                                     # the inputs' metadata, reused by the build
-    if not args.no_cache and not args.verbose:
+    if not args.no_cache and not args.verbose and not args.timings:
         from .stamp import up_to_date
         start = time.perf_counter()
         done = up_to_date(args.config, args.out, args.drafts, seen)
@@ -117,8 +119,13 @@ def cmd_build(args) -> int:
             return 0
     from .pipeline import build
     result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,
-                   inputs=seen[0] if seen else None)
+                   inputs=seen[0] if seen else None, background_save=True)
     report(result.warnings, args.quiet)
+    if args.timings:
+        since_start = time.perf_counter() - PROCESS_START
+        print(f"  {'start-up and imports':<32}{since_start - result.seconds:>7.3f} s")
+        for phase, seconds in result.timings:
+            print(f"  {phase:<32}{seconds:>7.3f} s")
     if args.verbose:
         for p in result.pages:
             print(f"  {p}")

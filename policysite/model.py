@@ -83,8 +83,7 @@ class Site:
         return next((p for p in self.policies if p.slug == slug), None)
 
 
-@dataclass(frozen=True)
-class Variant:
+class Variant(NamedTuple):        # named tuples hash in C: the site's page index hashes ~50,000 keys
     lang: str
     elder: bool = False
 
@@ -99,10 +98,11 @@ class PageSpec(NamedTuple):       # a named tuple, not a frozen dataclass: a lar
     url: str                       # site-relative directory URL: "", "privacy/", "zh-hant/privacy/1.0/"
     slug: str | None = None
     version: str | None = None
+    out_path: str = ""             # the file written: url + index.html (set by `page`)
 
-    @property
-    def out_path(self) -> str:
-        return self.url + "index.html" if self.kind != "notfound" else "404.html"
+
+def page(kind: str, variant: Variant, url: str, slug: str | None = None, version: str | None = None) -> PageSpec:
+    return PageSpec(kind, variant, url, slug, version, url + "index.html" if kind != "notfound" else "404.html")
 
 
 def build_site(cfg: Config, sources: list[Source], out: Collector, drafts: bool = False) -> Site:
@@ -201,19 +201,19 @@ def plan_pages(site: Site) -> list[PageSpec]:
     pages: list[PageSpec] = []
     home_langs = ["zh-Hans", "zh-Hant"] + (["en"] if any("en" in p.shown.docs for p in site.policies) else [])
     for var in variants(home_langs):
-        pages.append(PageSpec("home", var, var.prefix(default)))
+        pages.append(page("home", var, var.prefix(default)))
     for p in site.policies:
         for var in variants(p.shown.langs):
-            pages.append(PageSpec("policy", var, f"{var.prefix(default)}{p.slug}/", p.slug, p.shown.version))
+            pages.append(page("policy", var, f"{var.prefix(default)}{p.slug}/", p.slug, p.shown.version))
         for var in variants(p.shown.langs):
-            pages.append(PageSpec("history", var, f"{var.prefix(default)}{p.slug}/history/", p.slug))
+            pages.append(page("history", var, f"{var.prefix(default)}{p.slug}/history/", p.slug))
         for v in p.versions:
             for var in variants(v.langs):
-                pages.append(PageSpec("version", var, f"{var.prefix(default)}{p.slug}/{v.version}/", p.slug, v.version))
+                pages.append(page("version", var, f"{var.prefix(default)}{p.slug}/{v.version}/", p.slug, v.version))
             prev = p.previous(v)
             if prev is not None:
                 for var in variants(lang for lang in v.langs if lang in prev.langs):
-                    pages.append(PageSpec("changes", var, f"{var.prefix(default)}{p.slug}/{v.version}/changes/",
+                    pages.append(page("changes", var, f"{var.prefix(default)}{p.slug}/{v.version}/changes/",
                                           p.slug, v.version))
-    pages.append(PageSpec("notfound", Variant(default), ""))
+    pages.append(page("notfound", Variant(default), ""))
     return pages

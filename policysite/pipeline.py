@@ -80,18 +80,61 @@ class State:
     templates_ok: str = ""                          # fingerprint of the templates last found sound
 
 
+def _state_lock(folder: Path, kind: int) -> int | None:
+    """A lock on the build state: shared to read it, exclusive to write it (a build reading
+    waits for a save still running in the background)."""
+    try:
+        import fcntl
+        fd = os.open(folder / "state.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except (ImportError, OSError):
+        return None
+    try:
+        fcntl.flock(fd, kind)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def load_state(folder: Path, engine: str) -> State:
+    lock = _state_lock(folder, 1) if folder.is_dir() else None          # LOCK_SH
     try:
         state = pickle.loads((folder / "state.pickle").read_bytes())
         if isinstance(state, State) and state.engine == engine:
             return state
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         pass
+    finally:
+        if lock is not None:
+            os.close(lock)
     return State(engine=engine)
 
 
-def save_state(folder: Path, state: State) -> None:
+def save_state(folder: Path, state: State, background: bool = False) -> None:
+    """Write the state for the next build (temporary file, then rename). With `background`,
+    a forked process writes it while this one ends: the command returns ~0.1 s sooner on a
+    large site; the next build waits for the lock if it comes first; a save that never
+    finishes only costs the next build its shortcuts (the old state no longer matches the
+    output's marker, so nothing stale can be used)."""
     folder.mkdir(parents=True, exist_ok=True)
+    lock = _state_lock(folder, 2)                                          # LOCK_EX
+    if background and lock is not None and hasattr(os, "fork"):
+        if os.fork() == 0:                               # the child holds the lock until it has written
+            try:
+                os.setsid()                              # a Ctrl+C at the prompt does not cut it short
+                _write_state(folder, state)
+            finally:
+                os._exit(0)
+        os.close(lock)
+        return
+    try:
+        _write_state(folder, state)
+    finally:
+        if lock is not None:
+            os.close(lock)
+
+
+def _write_state(folder: Path, state: State) -> None:
     tmp = folder / f".state.{os.getpid()}.tmp"
     tmp.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
     os.replace(tmp, folder / "state.pickle")
@@ -106,6 +149,7 @@ class BuildResult:
     seconds: float = 0.0
     out_dir: Path | None = None
     rendered: int = 0                     # HTML pages rendered by this build (the rest were unchanged)
+    timings: list[tuple[str, float]] = field(default_factory=list)     # (phase, seconds), for --timings
 
     @property
     def html_pages(self) -> int:
@@ -245,10 +289,18 @@ def render_phase(renderer: Renderer, todo: list[PageSpec], plan_index: dict, wri
 def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, drafts: bool = False,
           write: bool = True, use_cache: bool = True, jobs: int | None = None, state: State | None = None,
           incremental: bool | None = None, store: DocStore | None = None,
-          inputs: tuple[int, str] | None = None) -> BuildResult:
+          inputs: tuple[int, str] | None = None, background_save: bool = False) -> BuildResult:
     """Build the site. `state` (kept in memory by `serve`) replaces the cache folder. `inputs`:
     the metadata of the inputs as `stamp.check` took it before this build began, if it did."""
     start = time.perf_counter()
+    timings: list[tuple[str, float]] = []
+    last = [start]
+
+    def lap(phase: str) -> None:
+        now = time.perf_counter()
+        timings.append((phase, now - last[0]))
+        last[0] = now
+
     diag = Collector()
     cfg = load_config_phase(Path(config_path), diag, out_dir)
     engine = engine_fingerprint()
@@ -264,10 +316,12 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
             taken, _ = stamp.inputs_of(cfg)
         except (stamp.Unsure, OSError):
             taken = None
+    lap("config and cache state")
 
     # load and model
     stamps_before = {k: v[:2] for k, v in state.sources.items()}
     site = model_phase(cfg, diag, drafts, state.sources)
+    lap("load and model")
     plan = plan_pages(site)
 
     if write:                            # refuse a wrong output folder before anything is written
@@ -288,6 +342,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     statics = static_pages(cfg)
     fps = fingerprints(site, plan, global_fingerprint(cfg, drafts, engine))
     fps.update({p.path: hashlib.sha256(p.data).hexdigest() for p in statics})
+    lap("plan, checks and fingerprints")
     if not write:
         pages = render_site(site, plan, diag, store) + statics
         diag.raise_if_errors()
@@ -300,6 +355,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
         todo = [spec for spec in plan if not writer.reusable(spec.out_path, fps[spec.out_path])]
         plan_index = plan_index_of(plan)
         rendered = render_phase(renderer, todo, plan_index, writer, diag, jobs or os.cpu_count() or 1)
+        lap(f"render {rendered} pages")
         if any(not writer.reusable(path, fps[path]) for path in site_files(site, plan)):
             for page in render_site_files(renderer, plan, plan_index):
                 writer.put(page.path, page.data)
@@ -309,7 +365,9 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     except BaseException:
         writer.abort()
         raise
+    lap("site-wide files")
     stats, marker = writer.commit(fps)
+    lap("write")
     unchanged = (state.manifest == fps and state.marker == marker and not writer.written
                  and stamps_before == {k: v[:2] for k, v in state.sources.items()})
     state.manifest, state.marker, state.out_dir = fps, marker, str(writer.out_dir)
@@ -317,13 +375,15 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     if len(state.meta) > 8 * sum(len(p.versions) for p in site.policies) + 64:
         state.meta.clear()                              # entries of versions long gone: start afresh
     if persist and not unchanged:
-        save_state(cache_dir, state)
-    result = BuildResult(site, sorted(fps), stats, diag.warnings, time.perf_counter() - start, writer.out_dir,
-                         rendered=len(todo))
+        save_state(cache_dir, state, background_save)
+    result = BuildResult(site, sorted(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=len(todo),
+                         timings=timings)
     if persist and taken:
         stamp.record(cfg, writer.out_dir, drafts, cache_dir, started, taken,
                      {"policies": len(site.policies), "pages": result.html_pages,
                       "warnings": [w.format() for w in diag.warnings]})
+    lap("save cache state")
+    result.seconds = time.perf_counter() - start
     return result
 
 

@@ -644,7 +644,8 @@ def render_site_files(renderer: Renderer, plan: list[PageSpec], plan_index: dict
 
 
 def plan_index_of(plan: list[PageSpec]) -> dict:
-    return {page_key(p.kind, p.variant, p.slug, p.version): p for p in plan}
+    """Planned pages by page_key (written out here: this runs once per page of the site)."""
+    return {(p.kind, p.variant, p.slug, p.version if p.kind in ("version", "changes") else None): p for p in plan}
 
 
 def render_site(site: Site, plan: list[PageSpec], out: Collector, store: DocStore | None = None) -> list[Page]:
