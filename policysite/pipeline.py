@@ -203,7 +203,8 @@ def global_fingerprint(cfg: Config, drafts: bool, engine: str | None = None) -> 
         if d.is_dir():
             files += sorted(p for p in d.rglob("*") if p.is_file())
     for f in files:
-        h.update(str(f).encode())
+        # relative to the site: `--config config.toml` and `--config /abs/site/config.toml` are one site
+        h.update(os.path.relpath(Path(f).resolve(), cfg.root).encode())
         if f.is_file():
             h.update(f.read_bytes())
     return h.hexdigest()

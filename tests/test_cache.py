@@ -149,3 +149,10 @@ def test_documents_rendered_again_from_sources_kept_without_their_text(site, tmp
     site.run(check=True)
     assert tree(site.out) == clean_build(site, tmp_path)
     assert "第3号政策的正文" in (site.out / "p3/index.html").read_text("utf-8")
+
+
+def test_the_same_config_named_another_way_keeps_the_cache(site):
+    """`--config config.toml` from the site folder and an absolute path name one site."""
+    site.policy("p2.md", BODY.format(n=2) + "\n追加一句。\n", title="政策2")
+    proc = site.run("--config", str((site.root / "config.toml").resolve()), check=True)
+    assert "(12 rendered" in proc.stdout, proc.stdout
