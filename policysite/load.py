@@ -563,6 +563,8 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
                 local = Collector()
                 src = _load_one(path, slug, stem, lang, st.st_size, cfg, local, policies_dir)
                 diags = local.items
+                if src is not None:          # the text is read again when rendered: a large site's
+                    src.__dict__.pop("body", None)   # sources need not all sit in memory at once
             trusted = max(st.st_mtime_ns, st.st_ctime_ns) < now - RACY_NS
             if cache is not None:
                 cache[key] = (meta, trusted, content, src, diags)

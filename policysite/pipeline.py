@@ -233,6 +233,7 @@ def _worker_init() -> None:
 def _render_groups(slugs: list[str]) -> tuple[dict[str, int], list[Diagnostic], dict, dict]:
     """Render the pages of some policies into the stage (in a worker, or in-process)."""
     renderer, specs_by_slug, plan_index, writer = (_WORK[k] for k in ("renderer", "specs", "index", "writer"))
+    in_worker = _WORK.get("parallel", False)
     local = Collector()
     renderer.out = local
     known_links, known_metas = set(renderer.links), set(renderer.metas)
@@ -244,23 +245,29 @@ def _render_groups(slugs: list[str]) -> tuple[dict[str, int], list[Diagnostic], 
                 return written, local.items, {}, {}
             writer.target(page.path).write_bytes(page.data)
             written[page.path] = len(page.data)
+        if in_worker:                        # a policy's documents are not needed by the next one
+            renderer.store.memory.clear()
     return (written, local.items, {k: v for k, v in renderer.links.items() if k not in known_links},
             {k: v for k, v in renderer.metas.items() if k not in known_metas})
 
 
 def render_phase(renderer: Renderer, todo: list[PageSpec], plan_index: dict, writer: OutputWriter,
-                 diag: Collector, jobs: int) -> int:
-    """Render the pages in `todo` into the writer's stage. Returns how many were rendered."""
+                 diag: Collector, jobs: int, checks=None) -> int:
+    """Render the pages in `todo` into the writer's stage. Returns how many were rendered.
+
+    `checks` runs once the policies' pages are rendered, before the site-wide ones: the link
+    checks need each document's facts, which the workers found while rendering it (so the
+    Markdown of a cold build is rendered in parallel, not once up front in this process)."""
     specs_by_slug: dict = {}
     for spec in todo:
         specs_by_slug.setdefault(spec.slug, []).append(spec)
     site_wide = specs_by_slug.pop(None, [])
     slugs = sorted(specs_by_slug)
-    _WORK.update(renderer=renderer, specs=specs_by_slug, index=plan_index, writer=writer)
     parallel = jobs > 1 and len(todo) >= PARALLEL_MIN_PAGES
     if parallel:
         import multiprocessing
         parallel = "fork" in multiprocessing.get_all_start_methods()
+    _WORK.update(renderer=renderer, specs=specs_by_slug, index=plan_index, writer=writer, parallel=parallel)
     try:
         if parallel:
             chunks = [c for c in (slugs[i::jobs * 4] for i in range(jobs * 4)) if c]
@@ -278,6 +285,8 @@ def render_phase(renderer: Renderer, todo: list[PageSpec], plan_index: dict, wri
         diag.extend(items)
         renderer.links.update(links)
         renderer.metas.update(metas)
+    if checks is not None:
+        checks()
     diag.raise_if_errors()
     for spec in site_wide:
         page = render_one(renderer, spec, plan_index)
@@ -337,14 +346,11 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
         renderer.check_templates()
         diag.raise_if_errors()
         state.templates_ok = templates
-    renderer.check_links()
-    renderer.report_removed_html()
-    diag.raise_if_errors()
     statics = static_pages(cfg)
     fps = fingerprints(site, plan, global_fingerprint(cfg, drafts, engine))
     fps.update({p.path: hashlib.sha256(p.data).hexdigest() for p in statics})
     lap("plan, checks and fingerprints")
-    if not write:
+    if not write:                        # (render_site checks links itself)
         pages = render_site(site, plan, diag, store) + statics
         diag.raise_if_errors()
         return BuildResult(site, [p.path for p in pages], None, diag.warnings, time.perf_counter() - start,
@@ -355,7 +361,8 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     try:
         todo = [spec for spec in plan if not writer.reusable(spec.out_path, fps[spec.out_path])]
         plan_index = plan_index_of(plan)
-        rendered = render_phase(renderer, todo, plan_index, writer, diag, jobs or os.cpu_count() or 1)
+        rendered = render_phase(renderer, todo, plan_index, writer, diag, jobs or os.cpu_count() or 1,
+                                checks=lambda: (renderer.check_links(), renderer.report_removed_html()))
         lap(f"render {rendered} pages")
         if any(not writer.reusable(path, fps[path]) for path in site_files(site, plan)):
             for page in render_site_files(renderer, plan, plan_index):

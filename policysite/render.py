@@ -193,6 +193,9 @@ class Renderer:
         if doc is None:
             doc = render_markdown(src.body, backlink, self.allowlist)
             self.store.put(key, doc)
+        facts = f"{src.digest}|{self.allow_fp}"
+        if facts not in self.links:          # noted while the document is at hand (in a worker, too)
+            self.links[facts] = (doc.policy_links, frozenset(_ID.findall(doc.html)), doc.removed)
         return doc
 
     def facts(self, src) -> tuple[list[str], frozenset, list[str]]:
@@ -200,11 +203,9 @@ class Renderer:
         sanitizer removed. Small, and kept between builds, so checking needs no rendering."""
         key = f"{src.digest}|{self.allow_fp}"   # kept in the build state, which a new engine discards
         self.used_facts.add(key)
-        found = self.links.get(key)
-        if found is None:
-            doc = self.markdown(src)
-            found = self.links[key] = (doc.policy_links, frozenset(_ID.findall(doc.html)), doc.removed)
-        return found
+        if key not in self.links:
+            self.markdown(src)
+        return self.links[key]
 
     def meta(self, version: Version, lang: str) -> DocView:
         """Title, issuer, summary, contact and tags in a language, without the body
