@@ -89,7 +89,7 @@ def serve_latency(site: Path, tries: int = 5) -> float:
         files = sorted(p for p in (site / "policies").glob("*.md") if "." not in p.stem)   # not translations
         for i in range(tries):
             path = files[(7 + i) % len(files)]
-            marker = f"本政策第{i}次修订后由运营单位负责解释。"
+            marker = f"本政策第{i}次修订（{os.urandom(4).hex()}）后由运营单位负责解释。"   # new each run
             start = time.perf_counter()
             with path.open("a", encoding="utf-8") as f:
                 f.write(f"\n\n{marker}\n")
