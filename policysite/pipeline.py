@@ -29,7 +29,6 @@ from .load import discover, load_sources
 from .model import PageSpec, Site, build_site, plan_pages
 from .render import (DocStore, Page, Renderer, fingerprints, plan_index_of, precheck, render_one, render_site,
                      render_site_files, site_files)
-from .script import DEFAULT_PHRASES
 from .write import OutputWriter, WriteStats, _spawn_rmtree, check_target, restore_interrupted
 
 ENGINE_DIR = Path(__file__).parent
@@ -38,11 +37,16 @@ PARALLEL_MIN_PAGES = 400      # below this, starting worker processes costs more
 
 
 def engine_fingerprint() -> str:
-    """The engine's own version: its code and the Python it runs on."""
+    """The engine's own version: its code and data, the Python it runs on, and the installed
+    versions of the libraries that shape the output (their files' size and time: an upgrade
+    rewrites them)."""
     h = hashlib.sha256(f"{__version__}|{sys.version}".encode())
-    for f in sorted(ENGINE_DIR.glob("*.py")) + [DEFAULT_PHRASES]:
+    for f in map(Path, stamp.engine_files()):
         h.update(f.name.encode())
         h.update(f.read_bytes())
+    for f in stamp.library_files():
+        st = os.stat(f)
+        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()
 
 

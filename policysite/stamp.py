@@ -52,6 +52,11 @@ def _walk(root: Path, into: list) -> None:
             into.append(e.path)
 
 
+def engine_files() -> list[str]:
+    """The engine's own files: its code and its data (the default phrase table)."""
+    return sorted(str(p) for p in ENGINE_DIR.iterdir() if p.is_file() and p.suffix in (".py", ".toml", ".json"))
+
+
 def library_files() -> list[str]:
     """The files that identify the installed version of each library the output depends on."""
     files = []
@@ -67,7 +72,7 @@ def library_files() -> list[str]:
 
 def inputs_of(cfg, extra: list[Path] = ()) -> tuple[str, int]:
     """(hash of the metadata of every input file, the newest ctime or mtime among them)."""
-    files: list[str] = sorted(str(p) for p in ENGINE_DIR.glob("*.py")) + library_files()
+    files: list[str] = engine_files() + library_files()
     files += [str(Path(cfg.path).resolve()), str(cfg.path_of("scripts.phrases"))] + [str(p) for p in extra]
     for key in ("content.policies_dir", "theme.templates_dir", "theme.overrides_dir", "theme.static_dir"):
         _walk(cfg.path_of(key), files)

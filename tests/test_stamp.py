@@ -101,6 +101,21 @@ def test_every_kind_of_input_is_covered(site, tmp_path, change):
     assert tree(site.out) == clean(site, tmp_path)
 
 
+def test_engine_files_are_inputs_too(site):
+    """The engine's code and data (its default phrase table) are inputs like any other."""
+    from policysite.config import load_config
+    from policysite.errors import Collector
+    cfg = load_config(site.root / "config.toml", Collector())
+    files = stamp.engine_files() + stamp.library_files()
+    assert any(f.endswith("phrases.toml") for f in files) and any(f.endswith("pipeline.py") for f in files)
+    assert any("markdown" in f for f in files) and any("opencc" in f for f in files)
+    before, _ = stamp.inputs_of(cfg)
+    target = next(f for f in files if f.endswith("phrases.toml"))
+    os.utime(target)                                             # as an edit of the file would
+    after, _ = stamp.inputs_of(cfg)
+    assert before != after
+
+
 def test_output_removed_or_replaced_is_rebuilt(site, tmp_path):
     import shutil
     shutil.rmtree(site.out)
