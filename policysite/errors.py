@@ -40,6 +40,9 @@ class BuildError(Exception):
         self.diagnostics = sorted(diagnostics, key=_sort_key)
         super().__init__("\n".join(d.format() for d in self.diagnostics))
 
+    def __reduce__(self):                 # raised in a worker process, it must arrive whole
+        return BuildError, (self.diagnostics,)
+
     @property
     def errors(self) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.is_error]

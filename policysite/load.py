@@ -555,13 +555,20 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
             _, _, content, src, diags = entry
         else:
             now = time.time_ns()
-            # keyed by content: an edit that keeps every piece of metadata is still seen
-            content = hashlib.sha256(path.read_bytes()).hexdigest() if st.st_size <= MAX_BYTES else st.st_size
-            if entry is not None and entry[2] == content and entry[0][4:] == meta[4:]:
+            # keyed by content: an edit that keeps every piece of metadata is still seen. The bytes
+            # hashed are the bytes parsed, so a file changing in between cannot pair one with the other.
+            data = None
+            if st.st_size <= MAX_BYTES:
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    pass                     # _load_one reports it
+            content = hashlib.sha256(data).hexdigest() if data is not None else None
+            if content is not None and entry is not None and entry[2] == content and entry[0][4:] == meta[4:]:
                 _, _, _, src, diags = entry
             else:
                 local = Collector()
-                src = _load_one(path, slug, stem, lang, st.st_size, cfg, local, policies_dir)
+                src = _load_one(path, slug, stem, lang, st.st_size, cfg, local, policies_dir, data)
                 diags = local.items
                 if src is not None:          # the text is read again when rendered: a large site's
                     src.__dict__.pop("body", None)   # sources need not all sit in memory at once
@@ -577,7 +584,7 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
     return sources
 
 
-def _load_one(path, slug, stem, lang, size, cfg, out, policies_dir) -> Source | None:
+def _load_one(path, slug, stem, lang, size, cfg, out, policies_dir, data: bytes | None = None) -> Source | None:
     display = _display(path)
     problem = slug_problem(slug)
     if problem:
@@ -589,7 +596,8 @@ def _load_one(path, slug, stem, lang, size, cfg, out, policies_dir) -> Source | 
                   f"{MAX_BYTES // 1048576} MB", "split it into several policies, or remove pasted images and markup")
         return None
     try:
-        data = path.read_bytes()
+        if data is None:
+            data = path.read_bytes()
     except OSError as e:
         out.error(display, None, None, f"cannot read the file: {e.strerror}",
                   "check that it exists and that the user running the build may read it")

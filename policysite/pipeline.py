@@ -40,26 +40,35 @@ def engine_fingerprint() -> str:
     """The engine's own version: its code and data, the Python it runs on, and the installed
     versions of the libraries that shape the output (their files' size and time: an upgrade
     rewrites them)."""
-    h = hashlib.sha256(f"{__version__}|{sys.version}".encode())
+    h = hashlib.sha256(f"{__version__}|{sys.version}|{stamp.library_versions()}".encode())
     for f in map(Path, stamp.engine_files()):
         h.update(f.name.encode())
         h.update(f.read_bytes())
-    for f in stamp.library_files():
+    for f in stamp.library_files():          # a patched file in place (a distribution's security update)
         st = os.stat(f)
-        h.update(f"{f}|{st.st_size}|{st.st_mtime_ns}".encode())
+        h.update(f"{f}|{st.st_ino}|{st.st_size}|{st.st_mtime_ns}|{st.st_ctime_ns}".encode())
     return h.hexdigest()
+
+
+OLD_CACHE_SECONDS = 3600
 
 
 def engine_cache(cache_dir: Path, engine: str) -> Path:
     """The folder of rendered documents and compiled templates for this engine version. Those of
-    other versions can never be used again (their keys include the engine), so they are removed,
-    in the background."""
+    other versions are of no use to this one (their keys include the engine), so once nothing has
+    written to them for an hour (a preview server of another version may still be running) they
+    are removed, in the background."""
     folder = cache_dir / f"engine-{engine[:16]}"
     if cache_dir.is_dir():
+        now = time.time()
         for old in cache_dir.iterdir():
             if not old.is_dir() or old == folder:
                 continue
-            if old.name.startswith("engine-") or old.name in ("docs", "jinja"):
+            try:
+                idle = now - old.stat().st_mtime > OLD_CACHE_SECONDS
+            except OSError:
+                continue
+            if idle and (old.name.startswith("engine-") or old.name in ("docs", "jinja")):
                 trash = cache_dir / f".trash-{os.getpid()}-{os.urandom(4).hex()}"
                 try:
                     os.rename(old, trash)
@@ -140,8 +149,12 @@ def save_state(folder: Path, state: State, background: bool = False) -> None:
 
 def _write_state(folder: Path, state: State) -> None:
     tmp = folder / f".state.{os.getpid()}.tmp"
-    tmp.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
-    os.replace(tmp, folder / "state.pickle")
+    try:
+        tmp.write_bytes(pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, folder / "state.pickle")
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 @dataclass

@@ -149,8 +149,16 @@ class DocStore:
         self.memory[key] = value
         if self.folder is not None:
             tmp = self.folder / f".{key}.{os.getpid()}.tmp"
-            tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-            os.replace(tmp, self.folder / key)
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            try:
+                try:
+                    tmp.write_bytes(data)
+                except FileNotFoundError:                 # the folder was removed under us: make it again
+                    self.folder.mkdir(parents=True, exist_ok=True)
+                    tmp.write_bytes(data)
+                os.replace(tmp, self.folder / key)
+            except OSError:                               # a cache that cannot be written is only slower
+                tmp.unlink(missing_ok=True)
 
 
 class Renderer:

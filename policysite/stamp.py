@@ -29,7 +29,9 @@ from . import __version__
 
 STAMP_VERSION = 1
 RACY_NS = 2_000_000_000              # covers the 2 s timestamps of FAT-formatted USB disks
-LIBRARIES = ("markdown", "jinja2", "markupsafe", "opencc", "nh3", "yaml", "frontmatter")
+# module -> distribution, for the libraries whose version shapes the output
+LIBRARIES = {"markdown": "Markdown", "jinja2": "Jinja2", "markupsafe": "MarkupSafe", "opencc": "OpenCC",
+             "nh3": "nh3", "yaml": "PyYAML", "frontmatter": "python-frontmatter"}
 ENGINE_DIR = Path(__file__).parent
 CACHE_DIR = Path(".cache") / "policysite"
 
@@ -55,6 +57,35 @@ def _walk(root: Path, into: list) -> None:
 def engine_files() -> list[str]:
     """The engine's own files: its code and its data (the default phrase table)."""
     return sorted(str(p) for p in ENGINE_DIR.iterdir() if p.is_file() and p.suffix in (".py", ".toml", ".json"))
+
+
+def library_versions() -> str:
+    """The installed version of each library, from its .dist-info (or .egg-info) folder's name
+    beside the package (importlib.metadata would take ~50 ms on every build)."""
+    found, listings = [], {}
+    for module, dist in LIBRARIES.items():
+        try:
+            spec = find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        version = "?"
+        if spec and spec.origin:
+            origin = Path(spec.origin)
+            site = origin.parent.parent if origin.name == "__init__.py" else origin.parent
+            if site not in listings:
+                try:
+                    listings[site] = os.listdir(site)
+                except OSError:
+                    listings[site] = []
+            want = dist.lower().replace("-", "_")              # folders are named <name>-<version>
+            for name in listings[site]:
+                if name.endswith((".dist-info", ".egg-info")):
+                    project, _, rest = name.rsplit(".", 1)[0].partition("-")
+                    if project.lower() == want:
+                        version = rest
+                        break
+        found.append(f"{dist}=={version}")
+    return ";".join(found)
 
 
 def library_files() -> list[str]:
@@ -95,11 +126,16 @@ def stamp_path(cache_dir: Path, out_dir: Path, drafts: bool) -> Path:
 
 
 def marker_id(out_dir: Path):
+    """Identity of an output folder as a build left it: its marker file's device, inode and
+    content, which holds a token new to every build (timestamps alone can repeat on disks
+    that keep them to the second or two)."""
     try:
-        st = (out_dir / ".policysite").stat()
+        with open(out_dir / ".policysite", "rb") as f:
+            st = os.fstat(f.fileno())
+            token = f.read(4096).decode("utf-8", "replace").rsplit("build ", 1)[-1].strip()
     except OSError:
         return None
-    return [st.st_dev, st.st_ino, st.st_mtime_ns]
+    return [st.st_dev, st.st_ino, st.st_mtime_ns, token]
 
 
 def unfinished_write(out_dir: Path) -> bool:

@@ -19,6 +19,7 @@ holds the marker file), so `--out ~/Documents` cannot wipe anything.
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import shutil
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .errors import BuildError, Diagnostic
+from .stamp import marker_id
 
 MARKER = ".policysite"
 _AT_FDCWD = -100
@@ -123,19 +125,24 @@ def write_output(out_dir: Path, pages, protected: list[Path] = ()) -> WriteStats
     except BaseException:
         writer.abort()
         raise
-    return writer.commit({page.path: "" for page in pages})[0]
+    return writer.commit({page.path: hashlib.sha256(page.data).hexdigest() for page in pages})[0]
 
 
 JOURNAL = ".policysite-journal"
 FULL_SWAP_SHARE = 0.3        # above this share of pages changed, swap in a whole new tree
 
 
-def _marker_id(out_dir: Path):
-    try:
-        st = (out_dir / MARKER).stat()
-    except OSError:
-        return None
-    return [st.st_dev, st.st_ino, st.st_mtime_ns]
+def _write_marker(folder: Path, manifest: dict[str, str]) -> None:
+    """The marker says the folder is ours. Its token is a hash of what every file was built from,
+    so the folder's identity (see stamp.marker_id) changes with its content even where file
+    times are kept to the second, and identical builds still give identical folders."""
+    h = hashlib.sha256()
+    for path in sorted(manifest):
+        h.update(f"{path}\t{manifest[path]}\n".encode())
+    tmp = folder / f"{MARKER}.tmp"
+    tmp.write_text("Built by policysite. This folder is replaced on every build.\n"
+                   f"build {h.hexdigest()[:32]}\n", "utf-8")
+    os.replace(tmp, folder / MARKER)
 
 
 def _remove_later(path: Path) -> None:
@@ -208,7 +215,7 @@ class OutputWriter:
         recover(self.out_dir)
         _clean_stale(self.out_dir)
         # The previous build's manifest describes the output only if its marker is the one we wrote.
-        self.previous = previous if previous and marker and _marker_id(self.out_dir) == marker else {}
+        self.previous = previous if previous and marker and marker_id(self.out_dir) == marker else {}
         self.incremental = incremental
         self.stage = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-{os.getpid()}-",
                                            dir=self.out_dir.parent))
@@ -252,7 +259,7 @@ class OutputWriter:
         kept = [p for p in manifest if p not in self.written]
         if self.previous and not self.written and not deleted:
             self.abort()                                  # nothing changed: the output stays as it is
-            return stats, _marker_id(out_dir)
+            return stats, marker_id(out_dir)
         share = len(self.written) / max(1, len(manifest))
         incremental = self.incremental if self.incremental is not None else share <= FULL_SWAP_SHARE
         if self.previous and incremental and out_dir.exists():
@@ -264,17 +271,17 @@ class OutputWriter:
                 os.fsync(f.fileno())
             os.replace(tmp, journal)                      # the commit point
             _apply(out_dir, stage, sorted(self.written), deleted)
-            (out_dir / MARKER).touch()
+            _write_marker(out_dir, manifest)
             journal.unlink()
             shutil.rmtree(stage, ignore_errors=True)
-            return stats, _marker_id(out_dir)
+            return stats, marker_id(out_dir)
         for rel in kept:                                  # a whole new tree: link the unchanged pages
             src = out_dir.joinpath(*_safe_relpath(rel).parts)
             try:
                 os.link(src, self.target(rel))
             except OSError:
                 shutil.copy2(src, self.target(rel))
-        (stage / MARKER).write_text("Built by policysite. This folder is replaced on every build.\n")
+        _write_marker(stage, manifest)
         os.chmod(stage, 0o755)
         if out_dir.exists():
             if _exchange(stage, out_dir):
@@ -286,4 +293,4 @@ class OutputWriter:
                 _remove_later(old)
         else:
             os.rename(stage, out_dir)
-        return stats, _marker_id(out_dir)
+        return stats, marker_id(out_dir)

@@ -109,6 +109,8 @@ def test_engine_files_are_inputs_too(site):
     files = stamp.engine_files() + stamp.library_files()
     assert any(f.endswith("phrases.toml") for f in files) and any(f.endswith("pipeline.py") for f in files)
     assert any("markdown" in f for f in files) and any("opencc" in f for f in files)
+    versions = stamp.library_versions()                         # read from the .dist-info folders' names
+    assert "?" not in versions and "Markdown==" in versions and "OpenCC==" in versions, versions
     before, _ = stamp.inputs_of(cfg)
     target = next(f for f in files if f.endswith("phrases.toml"))
     os.utime(target)                                             # as an edit of the file would
@@ -159,3 +161,24 @@ def test_interrupted_write_beside_the_output_disables_the_shortcut(site):
     finally:
         if stage.exists():
             stage.rmdir()
+
+
+def test_the_marker_token_changes_with_the_content(site):
+    """The output's identity does not rest on timestamps, which some disks keep to 2 s (and
+    identical builds still leave identical folders: see the clean-build comparisons)."""
+    first = stamp.marker_id(site.out)
+    site.policy("p0.md", BODY.format(n=0) + "\n追加。\n", title="政策0")
+    site.run(check=True)                                           # an in-place (journaled) write
+    second = stamp.marker_id(site.out)
+    assert first[3] and second[3] and first[3] != second[3]
+
+
+def test_a_build_error_raised_in_a_worker_arrives_whole():
+    """Errors cross from worker processes by pickling; a BuildError must keep its diagnostics."""
+    import pickle
+    from policysite.errors import BuildError, Diagnostic
+    e = BuildError([Diagnostic("policies/a.md", 3, "title", "the file changed while the site was being built",
+                               "build again")])
+    back = pickle.loads(pickle.dumps(e))
+    assert isinstance(back, BuildError) and back.diagnostics[0].file == "policies/a.md"
+    assert back.errors and back.diagnostics[0].line == 3
