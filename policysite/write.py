@@ -136,12 +136,11 @@ def _write_marker(folder: Path, manifest: dict[str, str]) -> None:
     """The marker says the folder is ours. Its token is a hash of what every file was built from,
     so the folder's identity (see stamp.marker_id) changes with its content even where file
     times are kept to the second, and identical builds still give identical folders."""
-    h = hashlib.sha256()
-    for path in sorted(manifest):
-        h.update(f"{path}\t{manifest[path]}\n".encode())
+    paths = sorted(manifest)
+    token = hashlib.sha256(("\n".join(paths) + "\0" + "\n".join(manifest[p] for p in paths)).encode()).hexdigest()[:32]
     tmp = folder / f"{MARKER}.tmp"
     tmp.write_text("Built by policysite. This folder is replaced on every build.\n"
-                   f"build {h.hexdigest()[:32]}\n", "utf-8")
+                   f"build {token}\n", "utf-8")
     os.replace(tmp, folder / MARKER)
 
 
