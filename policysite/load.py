@@ -534,6 +534,7 @@ def discover(cfg: Config, out: Collector) -> list[tuple[Path, str, str, str | No
 
 
 RACY_NS = 2_000_000_000     # a file changed this close to when it was read may share a clock tick with the read
+# (on Windows st_ctime is the creation time, so there every file is compared by content)
 
 
 def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list[Source]:
@@ -572,7 +573,7 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
                 diags = local.items
                 if src is not None:          # the text is read again when rendered: a large site's
                     src.__dict__.pop("body", None)   # sources need not all sit in memory at once
-            trusted = max(st.st_mtime_ns, st.st_ctime_ns) < now - RACY_NS
+            trusted = os.name != "nt" and max(st.st_mtime_ns, st.st_ctime_ns) < now - RACY_NS
             if cache is not None:
                 cache[key] = (meta, trusted, content, src, diags)
         out.extend(diags)

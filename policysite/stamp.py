@@ -29,6 +29,8 @@ from . import __version__
 
 STAMP_VERSION = 1
 RACY_NS = 2_000_000_000              # covers the 2 s timestamps of FAT-formatted USB disks
+# On Windows st_ctime is the creation time, which an edit does not change: metadata cannot vouch there.
+CTIME_IS_CHANGE_TIME = os.name != "nt"
 # module -> distribution, for the libraries whose version shapes the output
 LIBRARIES = {"markdown": "Markdown", "jinja2": "Jinja2", "markupsafe": "MarkupSafe", "opencc": "OpenCC",
              "nh3": "nh3", "yaml": "PyYAML", "frontmatter": "python-frontmatter"}
@@ -156,6 +158,8 @@ def begin() -> int:
 def check(cfg, out_dir: Path, drafts: bool, cache_dir: Path, seen: list | None = None) -> dict | None:
     """The previous build's record if the output is up to date with every input, else None.
     `seen` receives (started, inputs) for the build that follows, when they could be taken."""
+    if not CTIME_IS_CHANGE_TIME:
+        return None
     started = begin()
     try:
         inputs, newest = inputs_of(cfg)
