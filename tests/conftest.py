@@ -97,6 +97,17 @@ def sample_site(tmp_path_factory) -> Path:
     return out
 
 
+def tree(out: Path) -> dict[str, bytes]:
+    """Every file of an output folder, by relative path: what 'byte-identical' compares."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def file_ids(out: Path) -> dict[str, tuple[int, int]]:
+    """Identity of every file: a file rewritten (even with the same bytes) gets a new inode or mtime."""
+    return {p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+            for p in out.rglob("*") if p.is_file()}
+
+
 def html_pages(out: Path) -> list[Path]:
     return sorted(out.rglob("*.html"))
 

@@ -9,19 +9,9 @@ import os
 
 import pytest
 
-from conftest import Project
+from conftest import Project, file_ids, tree
 
 BODY = "## 一、总则\n\n第{n}号政策的正文。\n\n## 二、联系我们\n\n电话：0000-1234567{n}\n"
-
-
-def tree(out):
-    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-
-
-def stamps(out):
-    """Identity of every file: a file rewritten (even with the same bytes) gets a new inode or mtime."""
-    return {p.relative_to(out).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
-            for p in out.rglob("*") if p.is_file()}
 
 
 def clean_build(project: Project, tmp_path, name="clean"):
@@ -41,18 +31,18 @@ def site(project):
 
 
 def test_rebuild_with_nothing_changed_writes_nothing(site):
-    before = stamps(site.out)
+    before = file_ids(site.out)
     proc = site.run(check=True)
     # (or, when the sources are old enough for the build stamp to be trusted, no look at all)
     assert "(0 rendered, the rest unchanged)" in proc.stdout or "nothing changed since" in proc.stdout
-    assert stamps(site.out) == before
+    assert file_ids(site.out) == before
 
 
 def test_editing_one_policy_rewrites_only_its_pages(site, tmp_path):
-    before = stamps(site.out)
+    before = file_ids(site.out)
     site.policy("p3.md", BODY.format(n=3) + "\n新增的一段。\n", title="政策3")
     proc = site.run(check=True)
-    after = stamps(site.out)
+    after = file_ids(site.out)
     changed = sorted(p for p in after if after[p] != before.get(p) and p != ".policysite")
     assert changed and all(p.startswith("p3/") or "/p3/" in p for p in changed), changed
     # every variant of p3: standard, 长者版, Traditional, Traditional 长者版 × (policy, version, history)
@@ -71,11 +61,11 @@ def test_editing_a_title_also_updates_the_listings(site, tmp_path):
 
 
 def test_editing_a_template_rerenders_every_page(site, tmp_path):
-    before = stamps(site.out)
+    before = file_ids(site.out)
     base = site.root / "templates" / "base.html"
     base.write_text(base.read_text("utf-8").replace("</footer>", "<p>模板改动</p></footer>"), "utf-8")
     site.run(check=True)
-    after = stamps(site.out)
+    after = file_ids(site.out)
     pages = [p for p in after if p.endswith(".html")]
     assert all(after[p] != before[p] for p in pages)
     assert all("模板改动" in (site.out / p).read_text("utf-8") for p in pages)
