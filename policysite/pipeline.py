@@ -211,15 +211,12 @@ def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: d
     return model_phase(load_config_phase(config_path, diag, out_dir), diag, drafts, source_cache)
 
 
-def global_fingerprint(cfg: Config, drafts: bool, engine: str | None = None) -> str:
-    """Hash of everything every page depends on: engine code, config, templates, strings,
-    phrase tables, build date. Any change to one of them re-renders every page."""
-    h = hashlib.sha256(f"{engine or engine_fingerprint()}|{drafts}|{cfg.today}".encode())
-    files = [cfg.path, cfg.path_of("scripts.phrases")]
-    for d in (cfg.path_of("theme.templates_dir"), cfg.path_of("theme.overrides_dir")):
-        if d.is_dir():
-            files += sorted(p for p in d.rglob("*") if p.is_file())
-    for f in files:
+def global_fingerprint(cfg: Config, drafts: bool, engine: str, templates: str) -> str:
+    """Hash of everything every page depends on: engine code, config, templates and their
+    strings (`templates`: Renderer.templates_fingerprint), phrase tables, build date. Any
+    change to one of them re-renders every page."""
+    h = hashlib.sha256(f"{engine}|{drafts}|{cfg.today}|{templates}".encode())
+    for f in (cfg.path, cfg.path_of("scripts.phrases")):
         # relative to the site: `--config config.toml` and `--config /abs/site/config.toml` are one site
         h.update(os.path.relpath(Path(f).resolve(), cfg.root).encode())
         if f.is_file():
@@ -364,7 +361,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
         diag.raise_if_errors()
         state.templates_ok = templates
     statics = static_pages(cfg)
-    fps = fingerprints(site, plan, global_fingerprint(cfg, drafts, engine))
+    fps = fingerprints(site, plan, global_fingerprint(cfg, drafts, engine, templates))
     fps.update({p.path: hashlib.sha256(p.data).hexdigest() for p in statics})
     lap("plan, checks and fingerprints")
     if not write:                        # (render_site checks links itself)

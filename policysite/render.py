@@ -311,13 +311,14 @@ class Renderer:
                               "a tag with [markdown] allow_tags")
 
     def templates_fingerprint(self) -> str:
-        """Hash of every file in the template folders (what check_templates looks at)."""
+        """Hash of every file in the template folders, the UI strings among them (what
+        check_templates looks at, and part of what every page depends on)."""
         h = hashlib.sha256()
         for d in self.template_dirs:
             for f in sorted(d.rglob("*")):
                 if f.is_file():
-                    data = f.read_bytes()
-                    h.update(f"{f}|{len(data)}|".encode() + data)
+                    data = f.read_bytes()      # paths relative to the site, however config.toml was named
+                    h.update(f"{os.path.relpath(f, self.cfg.root)}|{len(data)}|".encode() + data)
         return h.hexdigest()
 
     def check_templates(self) -> None:
