@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__, stamp
+from . import __version__, script, stamp
 from .config import Config, load_config
 from .errors import BuildError, Collector, Diagnostic
 from .load import discover, load_sources
@@ -132,6 +132,7 @@ def save_state(folder: Path, state: State, background: bool = False) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     lock = _state_lock(folder, 2)                                          # LOCK_EX
     if background and lock is not None and hasattr(os, "fork"):
+        script.settle()                                  # no thread may be mid-load across a fork
         if os.fork() == 0:                               # the child holds the lock until it has written
             try:
                 os.setsid()                              # a Ctrl+C at the prompt does not cut it short
@@ -284,6 +285,7 @@ def render_phase(renderer: Renderer, todo: list[PageSpec], plan_index: dict, wri
     _WORK.update(renderer=renderer, specs=specs_by_slug, index=plan_index, writer=writer, parallel=parallel)
     try:
         if parallel:
+            script.settle()                              # the workers are forked: the load must be done
             chunks = [c for c in (slugs[i::jobs * 4] for i in range(jobs * 4)) if c]
             from concurrent.futures import ProcessPoolExecutor
             with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
@@ -327,6 +329,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
 
     diag = Collector()
     cfg = load_config_phase(Path(config_path), diag, out_dir)
+    script.preload(cfg["scripts.traditional"])       # on another core, while the build reads and plans
     engine = engine_fingerprint()
     cache_dir = cfg.root / CACHE_DIR
     if state is None:

@@ -9,7 +9,10 @@ Part of the render stage. OpenCC does the conversion; on top of it:
 """
 from __future__ import annotations
 
+import ctypes
+import os
 import re
+import threading
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +29,99 @@ CONVERTED_ATTRS = ("alt", "title", "aria-label", "content")
 NC_MARK = re.compile(r"\{\{(.+?)\}\}", re.S)     # inline no-convert marker in plain text fields
 
 
-_LOADED: dict[str, opencc.OpenCC] = {}
+_LOADED: dict = {}                          # profile -> its converter (anything with .convert(str))
+_LOADING: dict[str, threading.Thread] = {}  # profile -> the thread loading it (see preload)
 
 
-def _opencc(profile: str) -> opencc.OpenCC:
+def _opencc(profile: str):
+    loading = _LOADING.pop(profile, None)
+    if loading is not None:
+        loading.join()
     if profile not in _LOADED:
         _LOADED[profile] = opencc.OpenCC(profile)
     return _LOADED[profile]
+
+
+class _CConverter:
+    """One profile opened through OpenCC's C API (opencc.h), from the library the `opencc`
+    package ships. It is the same converter as the package's `OpenCC` class (same library,
+    same profile file, same default options: tests/test_script.py compares the two), but a
+    call through ctypes lets go of Python's lock, which the package's binding holds while it
+    loads a profile's dictionaries (~0.1 s for s2tw). So `preload` can load them on another
+    core while the build imports, reads its state and plans."""
+
+    def __init__(self, lib, handle: int):
+        self._lib, self._handle = lib, handle
+
+    def convert(self, text: str) -> str:
+        data = text.encode("utf-8")
+        out = self._lib.opencc_convert_utf8(self._handle, data, len(data))
+        if not out:
+            raise RuntimeError(f"OpenCC could not convert the text: {self._lib.opencc_error().decode(errors='replace')}")
+        try:
+            return ctypes.string_at(out).decode("utf-8")
+        finally:
+            self._lib.opencc_convert_utf8_free(out)
+
+
+_C_API: list = []
+
+
+def _c_api():
+    """OpenCC's C API in the package's compiled module, or None where it does not export it
+    (Windows builds export no C symbols from a Python extension)."""
+    if not _C_API:
+        lib = None
+        try:
+            lib = ctypes.CDLL(opencc.opencc_clib.__file__)
+            lib.opencc_open.restype = ctypes.c_void_p
+            lib.opencc_open.argtypes = [ctypes.c_char_p]
+            lib.opencc_convert_utf8.restype = ctypes.c_void_p
+            lib.opencc_convert_utf8.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
+            lib.opencc_convert_utf8_free.restype = None
+            lib.opencc_convert_utf8_free.argtypes = [ctypes.c_void_p]
+            lib.opencc_error.restype = ctypes.c_char_p
+        except (OSError, AttributeError):
+            lib = None
+        _C_API.append(lib)
+    return _C_API[0]
+
+
+def _open_with_c_api(lib, profile: str) -> _CConverter | None:
+    """Anything amiss gives None, and leaves the profile to the package's own class, which
+    reports it properly when the build first converts."""
+    try:
+        config = Path(opencc.__file__).with_name("clib") / "share" / "opencc" / f"{profile}.json"
+        if not config.is_file():
+            return None
+        handle = lib.opencc_open(os.fsencode(config))
+        if handle and handle != ctypes.c_void_p(-1).value:
+            return _CConverter(lib, handle)
+    except Exception:                                   # noqa: BLE001 - (on the preload thread)
+        pass
+    return None
+
+
+def _preload(lib, profile: str) -> None:
+    converter = _open_with_c_api(lib, profile)
+    if converter is not None:
+        _LOADED.setdefault(profile, converter)
+
+
+def preload(profile: str) -> None:
+    """Start loading a profile on another thread; the first conversion waits for it. Call
+    `settle` before forking (a thread does not go on in the child)."""
+    if profile in _LOADED or profile in _LOADING or (lib := _c_api()) is None:
+        return
+    thread = threading.Thread(target=_preload, args=(lib, profile), name=f"opencc-{profile}", daemon=True)
+    _LOADING[profile] = thread
+    thread.start()
+
+
+def settle() -> None:
+    """Wait for the profiles being loaded (before a fork)."""
+    for profile in list(_LOADING):
+        _LOADING.pop(profile).join()
 
 
 def load_phrases(site_table: Path | None, out: Collector) -> dict[str, dict[str, str]]:

@@ -155,9 +155,9 @@ def begin() -> int:
     return time.time_ns()
 
 
-def check(cfg, out_dir: Path, drafts: bool, cache_dir: Path, seen: list | None = None) -> dict | None:
+def check(cfg, out_dir: Path, drafts: bool, cache_dir: Path, seen: dict | None = None) -> dict | None:
     """The previous build's record if the output is up to date with every input, else None.
-    `seen` receives (started, inputs) for the build that follows, when they could be taken."""
+    `seen["inputs"]` receives (started, inputs) for the build that follows, when they could be taken."""
     if not CTIME_IS_CHANGE_TIME:
         return None
     started = begin()
@@ -166,7 +166,7 @@ def check(cfg, out_dir: Path, drafts: bool, cache_dir: Path, seen: list | None =
     except (Unsure, OSError):
         return None
     if seen is not None:
-        seen.append((started, inputs))
+        seen["inputs"] = (started, inputs)
     try:
         record = json.loads(stamp_path(cache_dir, out_dir, drafts).read_text("utf-8"))
     except (OSError, ValueError):
@@ -199,10 +199,11 @@ def forget(cache_dir: Path, out_dir: Path, drafts: bool) -> None:
     stamp_path(cache_dir, out_dir, drafts).unlink(missing_ok=True)
 
 
-def up_to_date(config_path: Path, out: Path | None, drafts: bool, seen: list | None = None) -> dict | None:
+def up_to_date(config_path: Path, out: Path | None, drafts: bool, seen: dict | None = None) -> dict | None:
     """For the command line, before the build is even imported: the previous build's record
     (page count, warnings) if the output is up to date, else None (then build the full way,
-    which also reports any problem in config.toml). `seen`: see `check`."""
+    which also reports any problem in config.toml). `seen`: see `check`; also receives the
+    config as `seen["config"]` when it is sound."""
     from .config import load_config
     from .errors import Collector
     diag = Collector()
@@ -212,6 +213,8 @@ def up_to_date(config_path: Path, out: Path | None, drafts: bool, seen: list | N
         return None
     if diag.items or getattr(cfg, "fatal", False):
         return None
+    if seen is not None:
+        seen["config"] = cfg
     out_dir = Path(out) if out else cfg.path_of("build.output")
     found = check(cfg, out_dir, drafts, cfg.root / CACHE_DIR, seen)
     if found is not None:

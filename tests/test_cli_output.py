@@ -24,6 +24,22 @@ def test_exit_codes_and_summary(project):
     assert "--drafts" in project.run("--help").stdout
 
 
+def test_timings_break_down_the_build_that_ran(project):
+    project.write("a.md", GOOD)
+    first = project.run("--timings", check=True).stdout
+    for phase in ("start-up", "build stamp", "imports", "config and cache state", "load and model",
+                  "render ", "write", "in all, since start-up"):
+        assert f"  {phase}" in first, phase
+    time.sleep(2.1)                        # older than the stamp's racy window: the next one can vouch
+    project.run(check=True)
+    again = project.run("--timings", check=True).stdout
+    assert "  build stamp" in again and "(nothing changed since the last build)" in again
+    assert "  imports" not in again and "  render" not in again
+    project.write("a.md", GOOD.replace("正文", "新的正文"))
+    edited = project.run("--timings", check=True).stdout
+    assert "render 12 pages" in edited, edited          # its page, history and version, in 4 variants
+
+
 def test_config_and_out_options(project, tmp_path):
     project.write("a.md", GOOD)
     (project.root / "other.toml").write_text('[site]\ntitle = "另一个站点"\n[build]\noutput = "site-out"\n', "utf-8")

@@ -1,7 +1,13 @@
 """Simplified ↔ Traditional, correct for legal text (issue 3). Real OpenCC throughout."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+import opencc
 import pytest
+
+from policysite import script
 
 from conftest import parse_html, text_of
 from policysite.errors import Collector
@@ -85,6 +91,84 @@ def test_ambiguous_list_agrees_with_opencc():
         assert len(forms) >= 2
         for form in forms:
             assert back.convert(form) in (simplified, form), (simplified, form)
+
+
+PROFILES = ["s2tw", "s2hk", "s2t", "s2twp", "tw2s", "hk2s", "t2s", "tw2sp"]
+
+
+@pytest.fixture(scope="module")
+def sample_text() -> list[str]:
+    """Paragraphs of the repository's sample policies and of the benchmark's generated ones
+    (legal Chinese, both scripts), and the regression phrases."""
+    root = Path(__file__).parent.parent
+    sys.path.insert(0, str(root / "bench"))
+    try:
+        import random
+
+        import corpus
+        generated = corpus.body(random.Random(7), 60_000)
+    finally:
+        sys.path.pop(0)
+    texts = [p.read_text("utf-8") for p in sorted((root / "policies").rglob("*.md"))] + [generated]
+    paragraphs = [p for t in texts for p in t.split("\n\n") if p.strip()]
+    paragraphs += [a for pair in REGRESSIONS for a in pair]
+    return paragraphs + [opencc.OpenCC("s2tw").convert(p) for p in paragraphs]     # and in Traditional
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_c_api_converts_exactly_as_the_package_does(profile, sample_text):
+    """The preloaded converter (OpenCC's C API through ctypes) and the package's class are one
+    library with one profile: every paragraph converts to the same text."""
+    lib = script._c_api()
+    if lib is None:
+        assert not sys.platform.startswith("linux"), "the Linux wheel exports OpenCC's C API"
+        pytest.skip("this platform's OpenCC module exports no C API; the build uses the package's class")
+    native, package = script._open_with_c_api(lib, profile), opencc.OpenCC(profile)
+    assert native is not None
+    for text in sample_text:
+        assert native.convert(text) == package.convert(text), text[:40]
+    assert native.convert("\n".join(sample_text)) == package.convert("\n".join(sample_text))
+
+
+@pytest.fixture
+def fresh_loads(monkeypatch):
+    monkeypatch.setattr(script, "_LOADED", {})
+    monkeypatch.setattr(script, "_LOADING", {})
+
+
+def test_preload_loads_once_and_conversion_waits_for_it(fresh_loads):
+    script.preload("s2tw")
+    if script._c_api() is None:
+        assert not script._LOADING
+    else:
+        thread = script._LOADING["s2tw"]
+        script.preload("s2tw")                                   # no second thread
+        assert script._LOADING == {"s2tw": thread}
+    c = Converter("s2tw", load_phrases(None, Collector()))
+    assert c.convert("依照法律程序处理，头发", "zh-Hant") == "依照法律程序處理，頭髮"
+    assert not script._LOADING                                    # joined by the first conversion
+    assert type(script._LOADED["s2tw"]).__name__ == ("_CConverter" if script._c_api() else "OpenCC")
+    script.preload("s2tw")                                       # loaded: nothing more to do
+    assert not script._LOADING
+    script.preload("tw2s")
+    script.settle()
+    assert not script._LOADING and "tw2s" in script._LOADED
+
+
+def test_without_the_c_api_the_package_converts(fresh_loads, monkeypatch):
+    monkeypatch.setattr(script, "_C_API", [None])
+    script.preload("s2tw")
+    assert not script._LOADING
+    assert isinstance(script._opencc("s2tw"), opencc.OpenCC)
+    assert Converter("s2tw").convert("法律程序的后面", "zh-Hant") == "法律程序的後面"
+
+
+def test_a_profile_the_c_api_cannot_open_is_left_to_the_package(fresh_loads):
+    script.preload("no-such-profile")
+    script.settle()
+    assert "no-such-profile" not in script._LOADED
+    with pytest.raises(Exception):
+        script._opencc("no-such-profile")
 
 
 def test_site_phrase_table_wins(tmp_path):
