@@ -14,6 +14,7 @@ the same byte for byte as a serial build's.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -111,6 +112,8 @@ def _state_lock(folder: Path, kind: int) -> int | None:
 
 def load_state(folder: Path, engine: str) -> State:
     lock = _state_lock(folder, 1) if folder.is_dir() else None          # LOCK_SH
+    collecting = gc.isenabled()
+    gc.disable()            # a large site's state is ~10^6 objects, no cycles: nothing for a collection to find
     try:
         state = pickle.loads((folder / "state.pickle").read_bytes())
         if isinstance(state, State) and state.engine == engine:
@@ -120,6 +123,9 @@ def load_state(folder: Path, engine: str) -> State:
     finally:
         if lock is not None:
             os.close(lock)
+        if collecting:
+            gc.freeze()     # and it lives as long as the build: later collections need not go through it
+            gc.enable()
     return State(engine=engine)
 
 
@@ -136,6 +142,11 @@ def save_state(folder: Path, state: State, background: bool = False) -> None:
         if os.fork() == 0:                               # the child holds the lock until it has written
             try:
                 os.setsid()                              # a Ctrl+C at the prompt does not cut it short
+                # nor does it hold the command's output open: `build.py | tee log` (or a CI step
+                # reading the output) ends when the build does, not when the save does
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
                 _write_state(folder, state)
             finally:
                 os._exit(0)

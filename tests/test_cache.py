@@ -146,3 +146,36 @@ def test_the_same_config_named_another_way_keeps_the_cache(site):
     site.policy("p2.md", BODY.format(n=2) + "\n追加一句。\n", title="政策2")
     proc = site.run("--config", str((site.root / "config.toml").resolve()), check=True)
     assert "(12 rendered" in proc.stdout, proc.stdout
+
+
+def test_the_background_state_save_does_not_hold_the_output_open(site):
+    """The build saves its state in a forked process after it returns. That process must not
+    keep the command's stdout and stderr: `build.py | tee log`, or a CI step reading the output,
+    would otherwise wait for the save as well. Here the save is made to wait 5 s: the output
+    must end (EOF) before the state is written."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    site.policy("p1.md", BODY.format(n=1) + "\n新增。\n", title="政策1")
+    state = site.root / ".cache" / "policysite" / "state.pickle"
+    before = state.stat().st_mtime_ns
+    script = ("import sys, time; sys.path.insert(0, sys.argv[1])\n"
+              "import policysite.pipeline as p\n"
+              "slow = p._write_state\n"
+              "p._write_state = lambda folder, state: (time.sleep(5), slow(folder, state))\n"
+              "from policysite.cli import main, exit_now\n"
+              "exit_now(main([]))\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(ROOT)], cwd=site.root,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = proc.communicate(timeout=60)                     # returns at EOF on both streams
+    assert proc.returncode == 0, err
+    assert b"(12 rendered" in out
+    assert state.stat().st_mtime_ns == before, "the output stayed open until the state was saved"
+    lock = os.open(state.with_name("state.lock"), os.O_RDWR)
+    try:
+        import fcntl
+        fcntl.flock(lock, fcntl.LOCK_SH)                        # the save holds the lock until it is done
+    finally:
+        os.close(lock)
+    assert state.stat().st_mtime_ns != before
