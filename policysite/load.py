@@ -465,17 +465,23 @@ def example(key: str) -> str:
             "tags": "[隐私, 个人信息]", "slug": "privacy-policy"}.get(key, "…")
 
 
+_LANG_SUFFIXES = [("." + lang.lower(), lang) for lang in LANGS]
+
+
 def split_lang(stem: str) -> tuple[str, str | None]:
     """'1.0.en' -> ('1.0', 'en'); 'privacy' -> ('privacy', None)."""
-    for lang in LANGS:
-        suffix = "." + lang
-        if stem.lower().endswith(suffix.lower()):
+    if "." not in stem:
+        return stem, None
+    lower = stem.lower()
+    for suffix, lang in _LANG_SUFFIXES:
+        if lower.endswith(suffix):
             return stem[: -len(suffix)], lang
     return stem, None
 
 
-def discover(cfg: Config, out: Collector) -> list[tuple[Path, str, str, str | None]]:
-    """(path, slug, stem, language suffix) for every source file, in a stable order."""
+def discover(cfg: Config, out: Collector) -> list[tuple[str, str, str, str | None]]:
+    """(path, slug, stem, language suffix) for every source file, in a stable order. Paths are
+    strings: a large site has thousands, and pathlib's objects cost more than the walk."""
     root = cfg.path_of("content.policies_dir")
     site_root = cfg.root
     if not root.is_dir():
@@ -491,45 +497,42 @@ def discover(cfg: Config, out: Collector) -> list[tuple[Path, str, str, str | No
         except ValueError:
             return False
 
-    def followable(p: Path) -> bool:
+    def followable(p: str) -> bool:
         """False (with an error) for a symbolic link that leads outside the site, nowhere, or in a loop."""
-        if not p.is_symlink():
-            return True
         try:
-            if inside_site(p):
+            if inside_site(Path(p)):
                 return True
-            out.error(p, None, None, "symbolic link points outside the site; not followed",
+            out.error(Path(p), None, None, "symbolic link points outside the site; not followed",
                       "copy the file into the policies folder instead of linking to it")
         except (OSError, RuntimeError):
-            out.error(p, None, None, "symbolic link leads to nothing (its target is gone, or it links to itself)",
+            out.error(Path(p), None, None, "symbolic link leads to nothing (its target is gone, or it links to itself)",
                       "delete the link, or copy the file it meant into the policies folder")
         return False
 
     # os.scandir: the file type comes with the name, so only symbolic links cost a system call
-    def entries(folder: Path):
+    def entries(folder: str):
         with os.scandir(folder) as it:
             return sorted(it, key=lambda e: e.name)
 
-    for entry in entries(root):
-        if entry.name.startswith((".", "_")):
+    for entry in entries(str(root)):
+        name = entry.name
+        if name.startswith((".", "_")):
             continue
-        path = root / entry.name
-        if entry.is_symlink() and not followable(path):
+        if entry.is_symlink() and not followable(entry.path):
             continue
         if entry.is_dir():
-            for f in entries(path):
+            for f in entries(entry.path):
                 if not f.name.endswith(".md") or f.name.startswith((".", "_")):
                     continue
-                fpath = path / f.name
-                if f.is_symlink() and not followable(fpath):
+                if f.is_symlink() and not followable(f.path):
                     continue
                 if not f.is_file():
                     continue
-                stem, lang = split_lang(fpath.stem)
-                found.append((fpath, entry.name, stem, lang))
-        elif entry.name.endswith(".md") and entry.is_file():
-            stem, lang = split_lang(path.stem)
-            found.append((path, stem, stem, lang))
+                stem, lang = split_lang(f.name[:-3])
+                found.append((f.path, name, stem, lang))
+        elif name.endswith(".md") and entry.is_file():
+            stem, lang = split_lang(name[:-3])
+            found.append((entry.path, stem, stem, lang))
     return found
 
 
@@ -546,10 +549,9 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
     seen = set()
     policies_dir = cfg.path_of("content.policies_dir")
     context = (cfg["content.default_lang"],)
-    for path, slug, stem, lang in discover(cfg, out):
-        st = path.stat()
+    for key, slug, stem, lang in discover(cfg, out):      # str keys: the cache unpickles faster
+        st = os.stat(key)
         meta = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, slug, stem, lang, context)
-        key = str(path)                      # str keys: the cache unpickles faster
         seen.add(key)
         entry = cache.get(key) if cache is not None else None
         if entry is not None and entry[0] == meta and entry[1]:
@@ -559,6 +561,7 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
             # keyed by content: an edit that keeps every piece of metadata is still seen. The bytes
             # hashed are the bytes parsed, so a file changing in between cannot pair one with the other.
             data = None
+            path = Path(key)
             if st.st_size <= MAX_BYTES:
                 try:
                     data = path.read_bytes()
