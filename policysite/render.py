@@ -203,12 +203,15 @@ class Renderer:
             self.store.put(key, doc)
         facts = f"{src.digest}|{self.allow_fp}"
         if facts not in self.links:          # noted while the document is at hand (in a worker, too)
-            self.links[facts] = (doc.policy_links, frozenset(_ID.findall(doc.html)), doc.removed)
+            # the ids as one string, '"id1"id2"…"' (an id has no '"'): the build state unpickles
+            # one object, not dozens
+            ids = '"' + '"'.join(sorted(set(_ID.findall(doc.html)))) + '"'
+            self.links[facts] = (doc.policy_links, ids, doc.removed)
         return doc
 
-    def facts(self, src) -> tuple[list[str], frozenset, list[str]]:
-        """What the checks need of a document: its policy: links, its ids, the HTML the
-        sanitizer removed. Small, and kept between builds, so checking needs no rendering."""
+    def facts(self, src) -> tuple[list[str], str, list[str]]:
+        """What the checks need of a document: its policy: links, its ids ('"id1"id2"…"'), the
+        HTML the sanitizer removed. Small, and kept between builds, so checking needs no rendering."""
         key = f"{src.digest}|{self.allow_fp}"   # kept in the build state, which a new engine discards
         self.used_facts.add(key)
         if key not in self.links:
@@ -272,29 +275,28 @@ class Renderer:
         for src in sources:
             for href in self.facts(src)[0]:
                 m = POLICY_LINK.match(href)
-                idx = src.body.find(href)
-                line = src.body_line + src.body[:idx].count("\n") if idx >= 0 else None
                 if m and m.group(1) in known:
                     frag = (m.group(2) or "#")[1:]
                     target = self.site.policy(m.group(1))
                     if not frag or target is None:
                         continue
-                    if frag in RESERVED_IDS or frag in self.facts(target.shown.main)[1]:
+                    if frag in RESERVED_IDS or (f'"{frag}"' in self.facts(target.shown.main)[1]
+                                                  and '"' not in frag):
                         continue
                     doc = self.markdown(target.shown.main)
                     sections = [f"#{t['id']} {html.unescape(t['name'])}" for t in _flat_toc(doc.toc)][:12]
-                    self.out.error(src.display, line, "link",
+                    self.out.error(src.display, _line_of(src, href), "link",
                                    f"link to '{href}': policy '{m.group(1)}' has no section '#{frag}'",
                                    "link to one of its sections: " + ("; ".join(sections) or "(it has no headings)")
                                    + f", or to the whole policy with  policy:{m.group(1)}")
                     continue
                 how = "write links as  [text](policy:slug)  or  [text](policy:slug#s2)"
                 if not m:
-                    self.out.error(src.display, line, "link", f"link to '{href}' is not a policy link", how)
+                    self.out.error(src.display, _line_of(src, href), "link", f"link to '{href}' is not a policy link", how)
                     continue
                 near = difflib.get_close_matches(m.group(1), sorted(known), 1)
                 listed = sorted(known)
-                self.out.error(src.display, line, "link", f"link to '{href}': there is no policy '{m.group(1)}'",
+                self.out.error(src.display, _line_of(src, href), "link", f"link to '{href}': there is no policy '{m.group(1)}'",
                                (f"did you mean  policy:{near[0]}?  " if near else "") +
                                "known policies: " + ", ".join(listed[:12]) + (", …" if len(listed) > 12 else "")
                                + f" ({how})")
@@ -673,6 +675,12 @@ def render_site(site: Site, plan: list[PageSpec], out: Collector, store: DocStor
             break
         pages.append(page)
     return pages + render_site_files(renderer, plan, plan_index)
+
+
+def _line_of(src, href: str) -> int | None:
+    """The line of a link in its source (for a message only: the text is read back for it)."""
+    idx = src.body.find(href)
+    return src.body_line + src.body[:idx].count("\n") if idx >= 0 else None
 
 
 def _flat_toc(toc):

@@ -179,3 +179,24 @@ def test_the_background_state_save_does_not_hold_the_output_open(site):
     finally:
         os.close(lock)
     assert state.stat().st_mtime_ns != before
+
+
+def test_an_edit_reads_no_other_source(site, monkeypatch):
+    """Unchanged sources are kept in the build state without their text. An edit reads back
+    the edited file only, even when other policies link to one another (the line of a link
+    is looked up for an error message, not on every build)."""
+    from policysite import load, pipeline
+    site.policy("p0.md", BODY.format(n=0) + "\n见[第1号政策](policy:p1#s1)和[多版本](policy:multi)。\n", title="政策0")
+    site.run(check=True)
+    site.policy("p3.md", BODY.format(n=3) + "\n新增的一段。\n", title="政策3")
+    read = []
+    body = load.Source.__getattr__
+
+    def spy(self, name):
+        if name == "body":
+            read.append(self.display)
+        return body(self, name)
+    monkeypatch.setattr(load.Source, "__getattr__", spy)
+    result = pipeline.build(site.root / "config.toml")
+    assert result.rendered == 12
+    assert [r.rsplit("/", 1)[-1] for r in read] == ["p3.md"]
