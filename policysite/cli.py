@@ -123,10 +123,10 @@ def cmd_build(args) -> int:
                       f"(nothing changed since the last build) in {time.perf_counter() - start:.2f} s "
                       f"→ {done['out_dir']}")
             return 0
-        if "config" in seen:             # OpenCC's dictionaries load on another core while the build starts
-            from .script import preload
-            preload(seen["config"]["scripts.traditional"])
     start = time.perf_counter()
+    if "config" in seen:                 # OpenCC's dictionaries load on another core while the build starts
+        from .script import preload
+        preload(seen["config"]["scripts.traditional"])
     from .pipeline import build
     laps.append(("imports", time.perf_counter() - start))
     result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,
