@@ -135,7 +135,7 @@ def cmd_build(args) -> int:
     if args.timings:
         _print_timings(laps + result.timings)
     if args.verbose:
-        for p in result.pages:
+        for p in sorted(result.pages):
             print(f"  {p}")
     if not args.quiet:
         print(result.summary())

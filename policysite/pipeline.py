@@ -14,6 +14,7 @@ the same byte for byte as a serial build's.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import hashlib
 import os
@@ -92,6 +93,13 @@ class State:
     links: dict = field(default_factory=dict)       # source digest -> its policy: links
     meta: dict = field(default_factory=dict)        # metadata-only views for listings
     templates_ok: str = ""                          # fingerprint of the templates last found sound
+
+    def __getstate__(self):
+        # The listing views as plain tuples (Renderer.meta makes them DocViews again when used):
+        # a named tuple unpickles through a Python call, and a large site has thousands.
+        state = dict(self.__dict__)
+        state["meta"] = {k: tuple(v) for k, v in self.meta.items()}
+        return state
 
 
 def _state_lock(folder: Path, kind: int) -> int | None:
@@ -172,7 +180,7 @@ def _write_state(folder: Path, state: State) -> None:
 @dataclass
 class BuildResult:
     site: Site
-    pages: list[str]                      # every output path of the site
+    pages: list[str]                      # every output path of the site (in no particular order)
     stats: WriteStats | None
     warnings: list[Diagnostic] = field(default_factory=list)
     seconds: float = 0.0
@@ -180,7 +188,7 @@ class BuildResult:
     rendered: int = 0                     # HTML pages rendered by this build (the rest were unchanged)
     timings: list[tuple[str, float]] = field(default_factory=list)     # (phase, seconds), for --timings
 
-    @property
+    @functools.cached_property
     def html_pages(self) -> int:
         return sum(1 for p in self.pages if p.endswith(".html"))
 
@@ -412,7 +420,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
         state.meta.clear()                              # entries of versions long gone: start afresh
     if persist and not unchanged:
         save_state(cache_dir, state, background_save)
-    result = BuildResult(site, sorted(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=len(todo),
+    result = BuildResult(site, list(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=len(todo),
                          timings=timings)
     if persist and taken:
         stamp.record(cfg, writer.out_dir, drafts, cache_dir, started, taken,

@@ -19,6 +19,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import jinja2
 
@@ -39,9 +40,9 @@ class Page:
     data: bytes
 
 
-@dataclass
-class DocView:
-    """One version in one language or script, ready for a template."""
+class DocView(NamedTuple):
+    """One version in one language or script, ready for a template. (A named tuple: the build
+    state keeps one for every version and language, and tuples unpickle faster.)"""
     lang: str
     title: str
     issuer: str
@@ -225,6 +226,8 @@ class Renderer:
         found = self.metas.get(key)
         if found is None:
             found = self.metas[key] = self._view(version, lang, body=False)
+        elif type(found) is tuple:                      # as the build state keeps it (see State)
+            found = self.metas[key] = DocView._make(found)
         return found
 
     def view(self, version: Version, lang: str) -> DocView:

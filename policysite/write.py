@@ -23,7 +23,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -159,6 +158,7 @@ def _remove_later(path: Path) -> None:
 
 
 def _spawn_rmtree(path: Path) -> None:
+    import subprocess                      # (imported here: most builds remove nothing)
     try:
         subprocess.Popen([sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)", str(path)],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -255,7 +255,6 @@ class OutputWriter:
         out_dir, stage = self.out_dir, self.stage
         stats = WriteStats(len(self.written), sum(self.written.values()))
         deleted = sorted(set(self.previous) - set(manifest)) if self.previous else []
-        kept = [p for p in manifest if p not in self.written]
         if self.previous and not self.written and not deleted:
             self.abort()                                  # nothing changed: the output stays as it is
             return stats, marker_id(out_dir)
@@ -274,6 +273,7 @@ class OutputWriter:
             journal.unlink()
             shutil.rmtree(stage, ignore_errors=True)
             return stats, marker_id(out_dir)
+        kept = [p for p in manifest if p not in self.written]
         for rel in kept:                                  # a whole new tree: link the unchanged pages
             src = out_dir.joinpath(*_safe_relpath(rel).parts)
             try:
