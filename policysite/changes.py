@@ -154,10 +154,17 @@ def _attrs(text: str) -> dict[str, str]:
             for m in _ATTR.finditer(text)}
 
 
+_CJK_BREAK = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")     # source line breaks inside CJK text
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_LINE_SPACES = re.compile(r" *\n *")
+
+
 def _clean(text: str) -> str:
-    text = re.sub(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])", "", text)   # source line breaks inside CJK text
-    text = re.sub(r"[ \t\r\f\v]+", " ", text)
-    return re.sub(r" *\n *", "\n", text).strip()
+    if "\n" in text:
+        text = _CJK_BREAK.sub("", text)
+        text = _SPACES.sub(" ", text)
+        return _LINE_SPACES.sub("\n", text).strip()
+    return _SPACES.sub(" ", text).strip()
 
 
 def sections_of(body_html: str, notes_title: str = "Notes") -> list[Section]:
