@@ -118,7 +118,10 @@ def _state_lock(folder: Path, kind: int) -> int | None:
     return fd
 
 
-def load_state(folder: Path, engine: str) -> State:
+def load_state(folder: Path, engine: str, freeze: bool = False) -> State:
+    """The state the last build left, if it was made by this engine. `freeze` (for a process that
+    ends with its build, such as the command line's) moves what was read out of the garbage
+    collector's sight for good."""
     lock = _state_lock(folder, 1) if folder.is_dir() else None          # LOCK_SH
     collecting = gc.isenabled()
     gc.disable()            # a large site's state is ~10^6 objects, no cycles: nothing for a collection to find
@@ -132,7 +135,8 @@ def load_state(folder: Path, engine: str) -> State:
         if lock is not None:
             os.close(lock)
         if collecting:
-            gc.freeze()     # and it lives as long as the build: later collections need not go through it
+            if freeze:      # it lives as long as the process: later collections need not go through it
+                gc.freeze()
             gc.enable()
     return State(engine=engine)
 
@@ -352,7 +356,8 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
     engine = engine_fingerprint()
     cache_dir = cfg.root / CACHE_DIR
     if state is None:
-        state = load_state(cache_dir, engine) if use_cache else State(engine=engine)
+        # (background_save: the command line, whose process ends with the build)
+        state = load_state(cache_dir, engine, freeze=background_save) if use_cache else State(engine=engine)
     persist = use_cache and write
     out_dir = Path(out_dir) if out_dir else cfg.path_of("build.output")
     started, taken = inputs or (0, None)

@@ -9,6 +9,7 @@ Part of the render stage. OpenCC does the conversion; on top of it:
 """
 from __future__ import annotations
 
+import atexit
 import ctypes
 import os
 import re
@@ -34,11 +35,10 @@ _LOADING: dict[str, threading.Thread] = {}  # profile -> the thread loading it (
 
 
 def _opencc(profile: str):
-    loading = _LOADING.pop(profile, None)
-    if loading is not None:
-        loading.join()
     if profile not in _LOADED:
-        _LOADED[profile] = opencc.OpenCC(profile)
+        settle()                   # its load, or another: one at a time (OpenCC does not say two may overlap)
+        if profile not in _LOADED:
+            _LOADED[profile] = opencc.OpenCC(profile)
     return _LOADED[profile]
 
 
@@ -54,10 +54,12 @@ class _CConverter:
         self._lib, self._handle = lib, handle
 
     def convert(self, text: str) -> str:
+        """(OpenCC stops at a NUL character: Converter.convert converts around them.)"""
         data = text.encode("utf-8")
         out = self._lib.opencc_convert_utf8(self._handle, data, len(data))
         if not out:
-            raise RuntimeError(f"OpenCC could not convert the text: {self._lib.opencc_error().decode(errors='replace')}")
+            why = self._lib.opencc_error() or b"no reason given"
+            raise RuntimeError(f"OpenCC could not convert the text: {why.decode(errors='replace')}")
         try:
             return ctypes.string_at(out).decode("utf-8")
         finally:
@@ -119,9 +121,15 @@ def preload(profile: str) -> None:
 
 
 def settle() -> None:
-    """Wait for the profiles being loaded (before a fork)."""
+    """Wait for the profiles being loaded (before a fork, before another load, at exit)."""
     for profile in list(_LOADING):
         _LOADING.pop(profile).join()
+
+
+# A build that stops early (a content error) may leave a load running; where the interpreter ends
+# normally (tests, a program using the engine), let it finish first. (The command line ends with
+# os._exit, after which no thread runs.)
+atexit.register(settle)
 
 
 def load_phrases(site_table: Path | None, out: Collector) -> dict[str, dict[str, str]]:

@@ -112,7 +112,13 @@ def sample_text() -> list[str]:
     texts = [p.read_text("utf-8") for p in sorted((root / "policies").rglob("*.md"))] + [generated]
     paragraphs = [p for t in texts for p in t.split("\n\n") if p.strip()]
     paragraphs += [a for pair in REGRESSIONS for a in pair]
-    return paragraphs + [opencc.OpenCC("s2tw").convert(p) for p in paragraphs]     # and in Traditional
+    paragraphs += [opencc.OpenCC("s2tw").convert(p) for p in paragraphs]          # and in Traditional
+    # every character of CJK Unified Ideographs and Extensions A and B, in runs of 400: some
+    # convert differently with OpenCC's optional dictionaries, which the package's class turns
+    # on by name and the C API by the library's default
+    blocks = [(0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF)]
+    chars = "".join(chr(c) for lo, hi in blocks for c in range(lo, hi + 1))
+    return paragraphs + [chars[i:i + 400] for i in range(0, len(chars), 400)]
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -153,6 +159,16 @@ def test_preload_loads_once_and_conversion_waits_for_it(fresh_loads):
     script.preload("tw2s")
     script.settle()
     assert not script._LOADING and "tw2s" in script._LOADED
+
+
+def test_a_load_through_the_package_waits_for_a_preload(fresh_loads):
+    """Two profiles never load at once: the package's class loads one only after the preload
+    of another has finished."""
+    script.preload("s2tw")
+    assert script._opencc("t2s").convert("頭髮") == "头发"
+    assert not script._LOADING
+    if script._c_api() is not None:
+        assert type(script._LOADED["s2tw"]).__name__ == "_CConverter"
 
 
 def test_without_the_c_api_the_package_converts(fresh_loads, monkeypatch):
