@@ -197,7 +197,8 @@ def variants(langs) -> list[Variant]:
 
 def plan_pages(site: Site) -> list[PageSpec]:
     """Every page of the site, in every variant it exists in. A pure function of the model.
-    (Written for speed: a large site plans some 16 pages a policy on every build.)"""
+    The home pages come first (render.site_files relies on it). (Written for speed: a large site
+    plans some 16 pages a policy on every build.)"""
     default = site.config["scripts.default"]
     prefix: dict[Variant, str] = {}
     by_langs: dict[tuple, list[tuple[Variant, str]]] = {}
@@ -212,6 +213,7 @@ def plan_pages(site: Site) -> list[PageSpec]:
 
     pages: list[PageSpec] = []
     add = pages.append
+    new = tuple.__new__          # PageSpec(...) without the named tuple's Python-level __new__
     home_langs = ["zh-Hans", "zh-Hant"] + (["en"] if any("en" in p.shown.docs for p in site.policies) else [])
     for var, pre in with_prefixes(home_langs):
         add(page("home", var, pre))
@@ -220,20 +222,20 @@ def plan_pages(site: Site) -> list[PageSpec]:
         shown_vars = with_prefixes(shown.langs)
         for var, pre in shown_vars:
             url = f"{pre}{slug}/"
-            add(PageSpec("policy", var, url, slug, shown.version, url + "index.html"))
+            add(new(PageSpec, ("policy", var, url, slug, shown.version, url + "index.html")))
         for var, pre in shown_vars:
             url = f"{pre}{slug}/history/"
-            add(PageSpec("history", var, url, slug, None, url + "index.html"))
+            add(new(PageSpec, ("history", var, url, slug, None, url + "index.html")))
         prev_langs = None
         for v in p.versions:
             langs = v.langs
             for var, pre in with_prefixes(langs):
                 url = f"{pre}{slug}/{v.version}/"
-                add(PageSpec("version", var, url, slug, v.version, url + "index.html"))
+                add(new(PageSpec, ("version", var, url, slug, v.version, url + "index.html")))
             if prev_langs is not None:
                 for var, pre in with_prefixes(lang for lang in langs if lang in prev_langs):
                     url = f"{pre}{slug}/{v.version}/changes/"
-                    add(PageSpec("changes", var, url, slug, v.version, url + "index.html"))
+                    add(new(PageSpec, ("changes", var, url, slug, v.version, url + "index.html")))
             prev_langs = langs
     add(page("notfound", Variant(default), ""))
     return pages

@@ -12,6 +12,8 @@ import difflib
 import functools
 import hashlib
 import html
+import itertools
+import operator
 import os
 import pickle
 import posixpath
@@ -603,6 +605,9 @@ def render_one(renderer: Renderer, spec: PageSpec, plan_index: dict) -> Page | N
     return None
 
 
+_OUT_PATH, _SLUG = operator.itemgetter(PageSpec._fields.index("out_path")), operator.itemgetter(PageSpec._fields.index("slug"))
+
+
 def fingerprints(site: Site, plan: list[PageSpec], global_fp: str) -> dict[str, str]:
     """What every page depends on, as one hash per output path.
 
@@ -613,18 +618,26 @@ def fingerprints(site: Site, plan: list[PageSpec], global_fp: str) -> dict[str, 
     (titles, issuers, summaries, dates, states), not on the bodies; so editing the
     text of one policy re-renders that policy's pages only.
     """
-    index_fp = _digest(repr(sorted((p.slug, tuple(p.shown.langs), tuple((v.version, v.state, tuple(v.langs))
-                                                                        for v in p.versions)) for p in site.policies)))
-    listing = []
+    # (strings joined, not repr() of nested tuples: this runs over every policy on every build)
+    index, listing, policy_docs = [], [], {}
     for p in site.policies:
+        versions, digests = [], []
         for v in p.versions:
-            for lang, src in sorted(v.docs.items()):
-                listing.append((p.slug, v.version, v.state, lang, src.meta_digest))
-    listing_fp = _digest(global_fp + repr(listing))
-    policy_fps = {p.slug: _digest(global_fp + index_fp + "".join(sorted(s.digest for v in p.versions
-                                                                         for s in v.docs.values())))
-                  for p in site.policies}
-    fps = {spec.out_path: policy_fps[spec.slug] if spec.slug else listing_fp for spec in plan}
+            docs = v.docs
+            versions.append(f"{v.version}\x1f{v.state}\x1f{','.join(v.langs)}")
+            for lang in sorted(docs):
+                src = docs[lang]
+                listing.append(f"{p.slug}\x1f{v.version}\x1f{v.state}\x1f{lang}\x1f{src.meta_digest}")
+                digests.append(src.digest)
+        index.append(f"{p.slug}\x1e{','.join(p.shown.langs)}\x1e" + "\x1e".join(versions))
+        digests.sort()
+        policy_docs[p.slug] = "".join(digests)
+    index_fp = _digest("\n".join(sorted(index)))
+    listing_fp = _digest(global_fp + "\n".join(listing))
+    policy_fps = {slug: _digest(global_fp + index_fp + docs) for slug, docs in policy_docs.items()}
+    policy_fps[None] = listing_fp
+    # out_path -> its policy's fingerprint, iterated in C (PageSpec is a tuple): 16 pages a policy
+    fps = dict(zip(map(_OUT_PATH, plan), map(policy_fps.__getitem__, map(_SLUG, plan))))
     for path in site_files(site, plan):
         fps[path] = listing_fp
     return fps
@@ -636,7 +649,7 @@ def site_files(site: Site, plan: list[PageSpec]) -> list[str]:
     files = ["robots.txt", "policies.json"]
     if cfg["site.base_url"]:
         files.append("sitemap.xml")
-        homes = {p.variant.lang for p in plan if p.kind == "home" and not p.variant.elder}
+        homes = {p.variant.lang for p in itertools.takewhile(lambda p: p.kind == "home", plan)}   # planned first
         files += [feed_path(lang, cfg["scripts.default"]) for lang in LANG_ORDER if lang in homes]
     return files
 
