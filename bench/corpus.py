@@ -141,10 +141,6 @@ def generate(root: Path, n: int, seed: int = 1) -> Path:
 title = "基准测试站点"
 base_url = "https://bench.example.gov.cn/"
 today = 2026-11-22
-
-[theme]
-templates_dir = "{(REPO / 'templates').as_posix()}"
-static_dir = "{(REPO / 'static').as_posix()}"
 """, "utf-8")
     return config
 

@@ -86,6 +86,11 @@ def main(argv: list[str]) -> int:
         return 130
 
 
+def run() -> None:
+    """The `policysite` command that `pip install .` makes: the same interface as build.py."""
+    exit_now(main(sys.argv[1:]))
+
+
 def exit_now(status: int) -> None:
     """End the process without tearing down every object one by one: a build of a large site
     holds a few hundred thousand, and freeing them took longer than a whole no-change build.

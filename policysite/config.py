@@ -16,6 +16,10 @@ from typing import Any, Callable
 from .errors import Collector
 from .sanitize import ATTR_NAME, NEVER_ATTRIBUTE_RE, NEVER_TAGS, RISKY_TAGS, TAG_NAME
 
+# The default theme the engine ships: a site's own templates/ and static/ override it file by file.
+THEME_DIR = Path(__file__).parent / "theme"
+THEME_TEMPLATES, THEME_STATIC = THEME_DIR / "templates", THEME_DIR / "static"
+
 LANGS = ("zh-Hans", "zh-Hant", "en")
 SCRIPTS = ("zh-Hans", "zh-Hant")
 TRADITIONAL_PROFILES = ("s2tw", "s2hk", "s2t")
@@ -145,9 +149,12 @@ OPTIONS = [
     Option("scripts.default", _choice(*SCRIPTS), "zh-Hans", "Script served at the site root; the other gets a /zh-hant/ or /zh-hans/ prefix."),
     Option("scripts.traditional", _profile, "s2tw", "OpenCC profile for Simplified → Traditional: s2tw, s2hk or s2t."),
     Option("scripts.phrases", _str, "phrases.toml", "Site phrase table that wins over OpenCC (optional file)."),
-    Option("theme.templates_dir", _str, "templates", "Folder of the site's Jinja templates."),
-    Option("theme.overrides_dir", _str, "overrides", "Templates here replace those of the same name in templates_dir."),
-    Option("theme.static_dir", _str, "static", "Folder copied to /static/ in the output."),
+    Option("theme.templates_dir", _str, "templates", "Folder of the site's own templates and `strings/`: each file "
+           "replaces the default theme's file of the same name (optional)."),
+    Option("theme.overrides_dir", _str, "overrides", "A second folder of template overrides, searched before "
+           "templates_dir (optional)."),
+    Option("theme.static_dir", _str, "static", "Folder of the site's own static files: copied to /static/ over the "
+           "default theme's, file by file (optional)."),
     Option("build.output", _str, "public", "Output folder."),
     Option("markdown.allow_tags", _allow_tags, (), "HTML tags to allow in policies beyond the safe allow-list "
            "(README, Safety); risky ones are warned about on every build."),
@@ -166,6 +173,8 @@ class Config:
     # then nothing can be loaded. Other wrong values fall back to their default so that the
     # build can go on and report the problems in the policies in the same run.
     fatal: bool = False
+    given: set = field(default_factory=set)       # the options config.toml sets (the rest are defaults)
+    lines: dict = field(default_factory=dict)     # "section.key" -> its line in config.toml
 
     def __getitem__(self, key: str):
         return self.values[key]
@@ -201,7 +210,7 @@ def load_config(path: Path, collector: Collector) -> Config:
     elif path.name != "config.toml":
         collector.error(path, None, None, "config file not found", "check the --config path")
         cfg.fatal = True
-    lines = _key_lines(path.read_text("utf-8", errors="replace") if path.exists() else "")
+    lines = cfg.lines = _key_lines(path.read_text("utf-8", errors="replace") if path.exists() else "")
     for section, table in raw.items():
         if not isinstance(table, dict):
             collector.warn(path, lines.get(section), section, f"unknown top-level key '{section}' ignored",
@@ -216,6 +225,7 @@ def load_config(path: Path, collector: Collector) -> Config:
                 collector.warn(path, lines.get(key), key, f"unknown option '{key}' ignored",
                                f"did you mean {', '.join(close[:3])}?" if close else "see the README's config reference")
                 continue
+            cfg.given.add(key)
             try:
                 cfg.values[key] = opt.check(value)
             except Invalid as e:

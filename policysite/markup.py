@@ -168,6 +168,7 @@ def render_markdown(text: str, backlink_title: str = "%d", allowlist: Allowlist 
     if md is None:
         md = _MD[backlink_title] = new_markdown(backlink_title)
     md.reset()
+    md.toc_tokens = []          # convert() returns early for a blank text, before the heading pass runs
     raw = md.convert(text)
     html = allowlist.clean(raw)
     toc = [_toc_entry(t) for t in md.toc_tokens]

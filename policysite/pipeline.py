@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__, script, stamp
-from .config import Config, load_config
+from .config import THEME_STATIC, Config, load_config
 from .errors import BuildError, Collector, Diagnostic
 from .load import discover, load_sources
 from .model import PageSpec, Site, build_site, plan_pages
@@ -204,11 +204,14 @@ class BuildResult:
 
 
 def static_pages(cfg: Config) -> list[Page]:
-    root = cfg.path_of("theme.static_dir")
-    if not root.is_dir():
-        return []
-    return [Page("static/" + p.relative_to(root).as_posix(), p.read_bytes())
-            for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")]
+    """The default theme's static files, each replaced by the site's file of the same name."""
+    found: dict[str, Path] = {}
+    for root in (THEME_STATIC, cfg.path_of("theme.static_dir")):
+        if root.is_dir():
+            for p in sorted(root.rglob("*")):
+                if p.is_file() and not p.name.startswith("."):
+                    found["static/" + p.relative_to(root).as_posix()] = p
+    return [Page(path, found[path].read_bytes()) for path in sorted(found)]
 
 
 def load_config_phase(config_path: Path, diag: Collector, out_dir: Path | None = None) -> Config:

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 import jinja2
 
-from .config import SCRIPTS
+from .config import SCRIPTS, THEME_TEMPLATES
 from .errors import Collector
 from .markup import POLICY_LINK, RenderedDoc, render_markdown
 from .model import UPCOMING, PageSpec, Policy, Site, Variant, Version, feed_path, variants
@@ -99,7 +99,7 @@ def load_strings(dirs: list[Path], out: Collector) -> dict[str, dict[str, str]]:
                               'write entries as  key = "text"')
         if not table:
             out.error(dirs[-1] / STRINGS_DIR / f"{lang}.toml", None, None, f"no UI strings for {lang}",
-                      f"restore templates/{STRINGS_DIR}/{lang}.toml from the project")
+                      f"reinstall policysite: its default theme has templates/{STRINGS_DIR}/{lang}.toml")
         strings[lang] = table
     every = set().union(*(t.keys() for t in strings.values()))
     for lang, table in strings.items():
@@ -169,11 +169,13 @@ class Renderer:
         cfg = site.config
         self.site, self.cfg, self.out = site, cfg, out
         self.default = cfg["scripts.default"]
-        dirs = [cfg.path_of("theme.overrides_dir"), cfg.path_of("theme.templates_dir")]
+        # the site's overrides, then the site's templates, then the default theme (the first found wins)
+        dirs = [cfg.path_of("theme.overrides_dir"), cfg.path_of("theme.templates_dir"), THEME_TEMPLATES]
         self.template_dirs = [d for d in dirs if d.is_dir()]
-        if cfg.path_of("theme.templates_dir") not in self.template_dirs:
-            out.error(cfg.path, None, "theme.templates_dir", f"templates folder not found: {dirs[1]}",
-                      "restore templates/ from the project, or set [theme] templates_dir")
+        for key in ("theme.templates_dir", "theme.overrides_dir"):
+            if key in cfg.given and not cfg.path_of(key).is_dir():
+                out.error(cfg.path, cfg.lines.get(key), key, f"templates folder not found: {cfg.path_of(key)}",
+                          f"create the folder, or remove the [theme] {key.split('.')[1]} line to use the default theme")
         self.strings = {k: Strings(v) for k, v in load_strings(self.template_dirs or dirs, out).items()}
         phrases_path = cfg.path_of("scripts.phrases")
         self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out))
@@ -349,8 +351,8 @@ class Renderer:
                 where = refs.get(name)
                 self.out.error(where[0] if where else self.template_dirs[-1], where[1] if where else None,
                                None, f"template '{name}' not found" + (f" (used by {Path(where[0]).name})" if where else ""),
-                               f"restore templates/{name} from the project, or copy it into "
-                               f"{self.cfg['theme.overrides_dir']}/ to change it")
+                               f"check the name; to change a template of the default theme, copy it from "
+                               f"{THEME_TEMPLATES} into {self.cfg['theme.templates_dir']}/ under the same name")
                 continue
             try:
                 tree = self.env.parse(source, name, filename)
@@ -592,7 +594,8 @@ def render_one(renderer: Renderer, spec: PageSpec, plan_index: dict) -> Page | N
         return renderer.render(spec, plan_index)
     except jinja2.TemplateNotFound as e:
         out.error(renderer.template_dirs[-1] if renderer.template_dirs else "templates", None, None,
-                  f"template '{e.name}' not found", f"restore templates/{e.name} from the project")
+                  f"template '{e.name}' not found",
+                  f"check the name; the default theme's templates are in {THEME_TEMPLATES}")
     except jinja2.TemplateSyntaxError as e:
         out.error(e.filename or e.name or "templates", e.lineno, None, f"template error: {e.message}",
                   "check the Jinja tags on that line")

@@ -107,6 +107,7 @@ def inputs_of(cfg, extra: list[Path] = ()) -> tuple[str, int]:
     """(hash of the metadata of every input file, the newest ctime or mtime among them)."""
     files: list[str] = engine_files() + library_files()
     files += [str(Path(cfg.path).resolve()), str(cfg.path_of("scripts.phrases"))] + [str(p) for p in extra]
+    _walk(ENGINE_DIR / "theme", files)              # the default theme the engine ships
     for key in ("content.policies_dir", "theme.templates_dir", "theme.overrides_dir", "theme.static_dir"):
         _walk(cfg.path_of(key), files)
     h = hashlib.sha256(f"{STAMP_VERSION}|{__version__}|{sys.version}|{cfg.today}".encode())

@@ -26,8 +26,12 @@ def text_of(el) -> str:
     return "".join(el.itertext())
 
 
+THEME = ROOT / "policysite" / "theme"
+
+
 class Project:
-    """A site folder in tmp: the repository's templates, static files and config, and chosen policies."""
+    """A site folder in tmp, laid out as the repository is (templates/ and static/ for the site's
+    own overrides of the default theme, a config), with chosen policies."""
 
     def __init__(self, root: Path, config: str | None = None):
         self.root = root
@@ -40,6 +44,14 @@ class Project:
             base_url = "https://example.gov.cn/p/"
             today = 2026-11-22
             """))
+
+    def override(self, rel: str) -> Path:
+        """Copy a file of the default theme into the site's own folder (as a webmaster does to
+        change it): "templates/base.html", "templates/strings/zh-Hans.toml", "static/site.css"."""
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(THEME / rel, path)
+        return path
 
     def config(self, text: str) -> None:
         (self.root / "config.toml").write_text(textwrap.dedent(text), "utf-8")

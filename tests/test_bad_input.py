@@ -228,19 +228,18 @@ CASES = [
     Case("config-script-tag-allowed", config('[markdown]\nallow_tags = ["script"]\n'), "config.toml", 5,
          "markdown.allow_tags", "tags other than", "run code"),
     # templates
-    Case("missing-page-template", remove("templates/policy.html"), "templates", None, None,
-         "template 'policy.html' not found", "restore templates/policy.html"),
-    Case("missing-base-template", remove("templates/base.html"), "templates/404.html", 1, None,
-         "template 'base.html' not found (used by 404.html)", "restore templates/base.html"),
-    Case("missing-partial", remove("templates/partials/toc.html"), "templates/policy.html",
-         next(n for n, line in enumerate((ROOT / "templates/policy.html").read_text("utf-8").splitlines(), 1)
-              if "partials/toc.html" in line), None,
-         "template 'partials/toc.html' not found", "restore templates/partials/toc.html"),
+    Case("override-includes-missing", write("templates/home.html", '{% extends "base.html" %}{% block main %}'
+                                            '{% include "partials/nosuch.html" %}{% endblock %}\n'),
+         "templates/home.html", 1, None, "template 'partials/nosuch.html' not found (used by home.html)",
+         "check the name"),
+    Case("override-extends-missing", write("templates/404.html", '{% extends "bas.html" %}\n'),
+         "templates/404.html", 1, None, "template 'bas.html' not found (used by 404.html)",
+         "policysite/theme/templates"),
     Case("override-syntax-error", write("overrides/home.html", '{% extends "base.html" %}\n{% block main %}\n'
                                         "{% if entries %}\n<p>x</p>\n{% endblock %}\n"),
          "overrides/home.html", 5, None, "template error", "{% endif %}"),
-    Case("missing-templates-dir", lambda root: shutil.rmtree(root / "templates"), "config.toml", None,
-         "theme.templates_dir", "templates folder not found", "restore templates/"),
+    Case("missing-templates-dir", config('[theme]\ntemplates_dir = "mytheme"\n'), "config.toml", 5,
+         "theme.templates_dir", "templates folder not found", "create the folder"),
     # links
     Case("link-to-missing-policy", policy(fm(body="## 一\n\n见[另一政策](policy:othre)。\n")), "policies/bad.md",
          9, "link", "there is no policy 'othre'", "did you mean  policy:other?"),

@@ -62,7 +62,7 @@ def test_editing_a_title_also_updates_the_listings(site, tmp_path):
 
 def test_editing_a_template_rerenders_every_page(site, tmp_path):
     before = file_ids(site.out)
-    base = site.root / "templates" / "base.html"
+    base = site.override("templates/base.html")
     base.write_text(base.read_text("utf-8").replace("</footer>", "<p>模板改动</p></footer>"), "utf-8")
     site.run(check=True)
     after = file_ids(site.out)

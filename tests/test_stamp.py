@@ -71,10 +71,10 @@ def test_edit_keeping_size_and_mtime_is_seen(site, tmp_path):
 def test_every_kind_of_input_is_covered(site, tmp_path, change):
     root = site.root
     if change == "template":
-        path = root / "templates" / "base.html"
+        path = site.override("templates/base.html")
         path.write_text(path.read_text("utf-8").replace("</body>", "<!-- 改 --></body>"), "utf-8")
     elif change == "static":
-        with (root / "static" / "site.css").open("a", encoding="utf-8") as f:
+        with site.override("static/site.css").open("a", encoding="utf-8") as f:
             f.write("\n/* 改 */\n")
     elif change == "config":
         (root / "config.toml").write_text((root / "config.toml").read_text("utf-8").replace("测试站点", "改名站点"),

@@ -178,14 +178,14 @@ def test_config_values_checked(project):
 
 def test_missing_template(project):
     project.write("a.md", GOOD)
-    (project.root / "templates" / "policy.html").unlink()
-    d = find(errors_of(project), "templates")
-    assert "policy.html" in d.message
+    (project.root / "templates" / "policy.html").write_text('{% include "partials/gone.html" %}', "utf-8")
+    d = find(errors_of(project), "templates/policy.html")
+    assert "partials/gone.html" in d.message
 
 
 def test_template_error_names_line(project):
     project.write("a.md", GOOD)
-    path = project.root / "templates" / "home.html"
+    path = project.override("templates/home.html")
     path.write_text(path.read_text("utf-8").replace("{{ t.no_policies }}", "{{ t.no_such_string }}")
                     .replace("{% if entries %}", "{% if entries and t.no_such_string %}"), "utf-8")
     d = find(errors_of(project), "home.html")
