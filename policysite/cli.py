@@ -135,7 +135,7 @@ def cmd_build(args) -> int:
     from .pipeline import build
     laps.append(("imports", time.perf_counter() - start))
     result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,
-                   inputs=seen.get("inputs"), background_save=True)
+                   inputs=seen.get("inputs"), freeze=True)
     report(result.warnings, args.quiet)
     if args.timings:
         _print_timings(laps + result.timings)

@@ -7,6 +7,7 @@ warned about (a misspelt key should never be silently ignored).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -128,6 +129,38 @@ def _allow_attributes(v):
     return out
 
 
+_LOCALE_KEYS = {"tag": "its BCP 47 tag, such as \"zh-Hant-HK\"", "prefix": "its URL folder, such as \"zh-hk\"",
+                "standard": "the OpenCC standard, such as \"s2hk\"", "strings": "its strings table, such as \"zh-HK\"",
+                "speech": "its read-aloud voice, such as \"zh-HK\""}
+
+
+def _locales(v):
+    """Extra locales: Traditional (or Simplified) Chinese in another regional standard beside
+    the site's own, each under its own URL folder."""
+    example = ('[[locales]]  with  tag = "zh-Hant-HK", prefix = "zh-hk", standard = "s2hk", '
+               'strings = "zh-HK", speech = "zh-HK"')
+    if not isinstance(v, list) or not all(isinstance(t, dict) for t in v):
+        raise Invalid("[[locales]] tables", "write each extra locale as " + example)
+    out = []
+    for t in v:
+        unknown = sorted(set(t) - set(_LOCALE_KEYS))
+        if unknown:
+            raise Invalid(f"only the keys {', '.join(_LOCALE_KEYS)} (found {unknown[0]!r})", "write " + example)
+        missing = [k for k in ("tag", "prefix", "standard") if k not in t]
+        if missing:
+            raise Invalid(f"{missing[0]}: {_LOCALE_KEYS[missing[0]]}", "write " + example)
+        if not all(isinstance(x, str) for x in t.values()):
+            raise Invalid("text values in quotes", "write " + example)
+        if not re.match(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})+$", t["tag"]):
+            raise Invalid(f"a BCP 47 tag such as \"zh-Hant-HK\" (not {t['tag']!r})")
+        if not re.match(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$", t["prefix"]):
+            raise Invalid(f"a URL folder of lower-case letters, digits and '-' such as \"zh-hk\" (not {t['prefix']!r})")
+        if t["standard"] not in TRADITIONAL_PROFILES:
+            raise Invalid(f"a standard among {', '.join(TRADITIONAL_PROFILES)} (not {t['standard']!r})")
+        out.append(dict(t))
+    return tuple(tuple(sorted(t.items())) for t in out)
+
+
 @dataclass(frozen=True)
 class Option:
     key: str              # "section.name"
@@ -140,10 +173,14 @@ OPTIONS = [
     Option("site.title", _str, "政策文件", "Site title, written in the default script (converted for the other)."),
     Option("site.title_en", _str, "", "Site title on English pages (empty: the Chinese title)."),
     Option("site.description", _str, "", "One-sentence description for the home page and feeds."),
-    Option("site.base_url", _url, "", "Public URL of the site root; used only for canonical links, sitemap.xml and feeds."),
+    Option("site.base_url", _url, "", "Public URL of the site root, such as `\"https://www.example.gov.cn/policies/\"`; used only for "
+           "canonical links, `sitemap.xml`, feeds and the 404 page's links. Pages link to each other with relative "
+           "links, so the site works under any sub-path."),
     Option("site.footer", _str, "", "Footer line (owner, ICP record number …), in the default script."),
     Option("site.utc_offset", _offset, "+08:00", "Time zone of the dates in policies, as an offset from UTC (used in feeds)."),
     Option("site.today", _date, None, "Pin the build date (a TOML date) for reproducible builds; default: today."),
+    Option("locales", _locales, (), "Extra locales beside the two scripts and English, as `[[locales]]` tables: "
+           "`tag`, `prefix`, `standard` (s2tw, s2hk, s2t), `strings`, `speech` (README, Simplified and Traditional)."),
     Option("content.policies_dir", _str, "policies", "Folder of policy sources."),
     Option("content.default_lang", _choice(*LANGS), "zh-Hans", "Language of a policy file without `lang`."),
     Option("scripts.default", _choice(*SCRIPTS), "zh-Hans", "Script served at the site root; the other gets a /zh-hant/ or /zh-hans/ prefix."),
@@ -190,6 +227,17 @@ class Config:
     def other_script(self) -> str:
         return "zh-Hant" if self["scripts.default"] == "zh-Hans" else "zh-Hans"
 
+    @functools.cached_property
+    def variants(self):
+        """The site's locales and reading modes (see variants.py)."""
+        from .variants import HANT, Locale, Variants, default_locales
+        locales = default_locales(self["scripts.default"], self["scripts.traditional"])
+        for extra in map(dict, self["locales"]):
+            script = HANT if extra["standard"].startswith("s2") else "zh-Hans"
+            locales.insert(-1, Locale(extra["tag"], script, extra["prefix"] + "/", extra.get("strings", extra["tag"]),
+                                      extra.get("speech", extra["tag"]), extra["standard"], True))
+        return Variants(locales)
+
 
 def load_config(path: Path, collector: Collector) -> Config:
     """Read and validate config.toml. A missing file means every default."""
@@ -212,15 +260,17 @@ def load_config(path: Path, collector: Collector) -> Config:
         cfg.fatal = True
     lines = cfg.lines = _key_lines(path.read_text("utf-8", errors="replace") if path.exists() else "")
     for section, table in raw.items():
+        if section == "locales":
+            table = {"": table}                     # a top-level array of tables: one option
         if not isinstance(table, dict):
             collector.warn(path, lines.get(section), section, f"unknown top-level key '{section}' ignored",
                            "options live in sections such as [site] or [scripts]; see the README")
             continue
         for name, value in table.items():
-            key = f"{section}.{name}"
+            key = f"{section}.{name}" if name else section
             opt = _BY_KEY.get(key)
             if opt is None:
-                close = [o.key for o in OPTIONS if o.key.split(".")[1] == name] or \
+                close = [o.key for o in OPTIONS if o.key.split(".")[-1] == name] or \
                         [o.key for o in OPTIONS if o.key.startswith(section + ".")]
                 collector.warn(path, lines.get(key), key, f"unknown option '{key}' ignored",
                                f"did you mean {', '.join(close[:3])}?" if close else "see the README's config reference")
@@ -251,7 +301,7 @@ def _key_lines(text: str) -> dict[str, int]:
     out, section = {}, ""
     for n, line in enumerate(text.splitlines(), 1):
         s = line.strip()
-        m = re.match(r"^\[([A-Za-z0-9_.-]+)\]", s)
+        m = re.match(r"^\[\[?([A-Za-z0-9_.-]+)\]", s)
         if m:
             section = m.group(1)
             out.setdefault(section, n)
@@ -260,3 +310,32 @@ def _key_lines(text: str) -> dict[str, int]:
         if m:
             out.setdefault(f"{section}.{m.group(1)}" if section else m.group(1), n)
     return out
+
+
+def _toml_default(opt: Option) -> str:
+    value = opt.default
+    if value is None:
+        return "the build date"
+    if isinstance(value, str):
+        return f'`"{value}"`'
+    if isinstance(value, tuple):
+        return "`[]`" if opt.key != "locales" else "none"
+    if isinstance(value, dict):
+        return "`{}`"
+    return f"`{value!r}`"
+
+
+def reference() -> str:
+    """The README's config reference, made from `OPTIONS` (tests/test_docs.py checks that the
+    README holds exactly this table): `python -m policysite.config`."""
+    rows = ["| option | default | meaning |", "|---|---|---|"]
+    for opt in OPTIONS:
+        section, _, name = opt.key.partition(".")
+        where = f"`[{section}] {name}`" if name else f"`[[{section}]]`"
+        meaning = opt.help.replace("|", "\\|")
+        rows.append(f"| {where} | {_toml_default(opt)} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    print(reference(), end="")

@@ -49,37 +49,35 @@ class Source:
     is_translation: bool
     meta: dict[str, Any]
     lines: dict[str, int]
-    body: str
+    body: str | None = field(repr=False)   # None for a source kept in the build cache: see read_body
     body_line: int
     digest: str = ""
     group: str = ""           # file or folder the policy came from, for duplicate-slug messages
     meta_digest: str = ""     # hash of `meta`: what listings depend on (computed once, kept in the cache)
 
     # The body is left out when a Source is kept in the build cache (it is most of the cache's
-    # size, and only documents that must be rendered again need it); it is read back from the
-    # file on first use, and the file must still be the one this Source was made from.
+    # size, and only documents that must be rendered again need it): `read_body` reads it back.
     def __getstate__(self):
         state = dict(self.__dict__)
-        state.pop("body", None)
+        state["body"] = None
         state["path"] = str(self.path)       # a str unpickles far faster than a Path
         return state
 
-    def __setstate__(self, state):
-        self.__dict__.update(state)          # defined, so that unpickling never goes through __getattr__
 
-    def __getattr__(self, name):
-        if name != "body":
-            raise AttributeError(name)
-        try:
-            data = Path(self.path).read_bytes()
-        except OSError:
-            data = b""
-        if hashlib.sha256(data).hexdigest() != self.digest:
-            from .errors import BuildError
-            raise BuildError([Diagnostic(self.display, None, None, "the file changed while the site was being built",
-                                         "build again (the preview server does so by itself)")])
-        self.body = split(decode(data)[0])[1]
-        return self.body
+def read_body(src: Source) -> str:
+    """The body of a source whose text is not in memory (one kept in the build cache), read back
+    from its file, which must still be the one the source was made from."""
+    if src.body is not None:
+        return src.body
+    try:
+        data = Path(src.path).read_bytes()
+    except OSError:
+        data = b""
+    if hashlib.sha256(data).hexdigest() != src.digest:
+        from .errors import BuildError
+        raise BuildError([Diagnostic(src.display, None, None, "the file changed while the site was being built",
+                                     "build again (the preview server does so by itself)")])
+    return split(decode(data)[0])[1]
 
 
 class FieldError(ValueError):
@@ -574,8 +572,6 @@ def load_sources(cfg: Config, out: Collector, cache: dict | None = None) -> list
                 local = Collector()
                 src = _load_one(path, slug, stem, lang, st.st_size, cfg, local, policies_dir, data)
                 diags = local.items
-                if src is not None:          # the text is read again when rendered: a large site's
-                    src.__dict__.pop("body", None)   # sources need not all sit in memory at once
             trusted = os.name != "nt" and max(st.st_mtime_ns, st.st_ctime_ns) < now - RACY_NS
             if cache is not None:
                 cache[key] = (meta, trusted, content, src, diags)

@@ -1,23 +1,23 @@
-"""Stage 2, model: policies, their versions, and the pages the site will have.
+"""Stage 2, model: policies, their versions and their states on the build date.
 
 Input: validated `Source` records and the config. Output: a `Site` (policies
-with versions and their states) and a plan of `PageSpec`s, one per page and
-variant. Cross-file rules (duplicate slugs or versions, two versions taking
-effect the same day, a translation with nothing to translate) live here.
+with versions, their states and the locales each is published in). Cross-file
+rules (duplicate slugs or versions, two versions taking effect the same day, a
+translation with nothing to translate) live here. The pages are planned from
+the Site in plan.py.
 """
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
 from dataclasses import dataclass, field
 
 from .config import Config
 from .errors import Collector
 from .load import Source
+from .variants import SCRIPTS, Locale, Variants
 
 # A version's state on the build date.
 CURRENT, UPCOMING, SUPERSEDED, REPEALED, DRAFT = "current", "upcoming", "superseded", "repealed", "draft"
-LANG_PREFIX = {"zh-Hans": "zh-hans/", "zh-Hant": "zh-hant/", "en": "en/"}
 
 
 @dataclass
@@ -27,6 +27,7 @@ class Version:
     main: Source                                   # the source-language document
     docs: dict[str, Source] = field(default_factory=dict)  # lang -> hand-written document (main included)
     state: str = CURRENT
+    locales: list[Locale] = field(default_factory=list)   # where it is published (set by build_site)
 
     @property
     def meta(self):
@@ -42,8 +43,8 @@ class Version:
 
     @property
     def langs(self) -> list[str]:
-        """Languages this version is published in: both scripts always, English if translated."""
-        return ["zh-Hans", "zh-Hant"] + (["en"] if "en" in self.docs else [])
+        """The tags of the locales this version is published in."""
+        return [loc.tag for loc in self.locales]
 
 
 @dataclass
@@ -68,8 +69,8 @@ class Policy:
         i = self.versions.index(version)
         return self.versions[i - 1] if i > 0 else None
 
-    def version(self, name: str) -> Version:
-        return next(v for v in self.versions if v.version == name)
+    def version(self, name: str) -> Version | None:
+        return next((v for v in self.versions if v.version == name), None)
 
 
 @dataclass
@@ -78,35 +79,22 @@ class Site:
     policies: list[Policy]
     today: dt.date
     drafts: bool = False
+    variants: Variants | None = None
 
     def policy(self, slug: str) -> Policy | None:
         return next((p for p in self.policies if p.slug == slug), None)
 
 
-class Variant(NamedTuple):        # named tuples hash in C: the site's page index hashes ~50,000 keys
-    lang: str
-    elder: bool = False
-
-    def prefix(self, default_script: str) -> str:
-        lang = "" if self.lang == default_script else LANG_PREFIX[self.lang]
-        return lang + ("elder/" if self.elder else "")
-
-
-class PageSpec(NamedTuple):       # a named tuple, not a frozen dataclass: a large site plans ~16 pages a policy
-    kind: str                      # home | policy | version | history | changes | notfound
-    variant: Variant
-    url: str                       # site-relative directory URL: "", "privacy/", "zh-hant/privacy/1.0/"
-    slug: str | None = None
-    version: str | None = None
-    out_path: str = ""             # the file written: url + index.html (set by `page`)
-
-
-def page(kind: str, variant: Variant, url: str, slug: str | None = None, version: str | None = None) -> PageSpec:
-    return PageSpec(kind, variant, url, slug, version, url + "index.html" if kind != "notfound" else "404.html")
+def locales_of(variants: Variants, docs: dict) -> list[Locale]:
+    """Where a version is published: every locale in the language of one of its documents,
+    and, when it is written in Chinese, every Chinese locale (the other script is converted)."""
+    chinese = any(lang in SCRIPTS for lang in docs)
+    return [loc for loc in variants if loc.script in docs or (chinese and loc.always)]
 
 
 def build_site(cfg: Config, sources: list[Source], out: Collector, drafts: bool = False) -> Site:
     today = cfg.today
+    variants = cfg.variants
     by_slug: dict[str, list[Source]] = {}
     for s in sources:
         by_slug.setdefault(s.slug, []).append(s)
@@ -158,8 +146,10 @@ def build_site(cfg: Config, sources: list[Source], out: Collector, drafts: bool 
         if not kept:
             continue
         _assign_states(kept, today)
+        for v in kept:
+            v.locales = locales_of(variants, v.docs)
         policies.append(Policy(slug, kept))
-    return Site(cfg, policies, today, drafts)
+    return Site(cfg, policies, today, drafts, variants)
 
 
 def _assign_states(versions: list[Version], today: dt.date) -> None:
@@ -174,68 +164,3 @@ def _assign_states(versions: list[Version], today: dt.date) -> None:
             v.state = REPEALED if v.status == "repealed" else CURRENT
         else:
             v.state = SUPERSEDED
-
-
-def feed_path(lang: str, default_script: str) -> str:
-    """Where a language's Atom feed is: feed.xml beside its home page."""
-    return ("" if lang == default_script else LANG_PREFIX[lang]) + "feed.xml"
-
-
-_VARIANTS: dict[tuple[str, bool], Variant] = {}
-
-
-def variants(langs) -> list[Variant]:
-    out = []
-    for lang in langs:
-        for elder in (False, True):
-            v = _VARIANTS.get((lang, elder))
-            if v is None:
-                v = _VARIANTS[lang, elder] = Variant(lang, elder)
-            out.append(v)
-    return out
-
-
-def plan_pages(site: Site) -> list[PageSpec]:
-    """Every page of the site, in every variant it exists in. A pure function of the model.
-    The home pages come first (render.site_files relies on it). (Written for speed: a large site
-    plans some 16 pages a policy on every build.)"""
-    default = site.config["scripts.default"]
-    prefix: dict[Variant, str] = {}
-    by_langs: dict[tuple, list[tuple[Variant, str]]] = {}
-
-    def with_prefixes(langs) -> list[tuple[Variant, str]]:
-        langs = tuple(langs)
-        found = by_langs.get(langs)
-        if found is None:
-            found = by_langs[langs] = [(var, prefix.get(var) or prefix.setdefault(var, var.prefix(default)))
-                                       for var in variants(langs)]
-        return found
-
-    pages: list[PageSpec] = []
-    add = pages.append
-    new = tuple.__new__          # PageSpec(...) without the named tuple's Python-level __new__
-    home_langs = ["zh-Hans", "zh-Hant"] + (["en"] if any("en" in p.shown.docs for p in site.policies) else [])
-    for var, pre in with_prefixes(home_langs):
-        add(page("home", var, pre))
-    for p in site.policies:
-        slug, shown = p.slug, p.shown
-        shown_vars = with_prefixes(shown.langs)
-        for var, pre in shown_vars:
-            url = f"{pre}{slug}/"
-            add(new(PageSpec, ("policy", var, url, slug, shown.version, url + "index.html")))
-        for var, pre in shown_vars:
-            url = f"{pre}{slug}/history/"
-            add(new(PageSpec, ("history", var, url, slug, None, url + "index.html")))
-        prev_langs = None
-        for v in p.versions:
-            langs = v.langs
-            for var, pre in with_prefixes(langs):
-                url = f"{pre}{slug}/{v.version}/"
-                add(new(PageSpec, ("version", var, url, slug, v.version, url + "index.html")))
-            if prev_langs is not None:
-                for var, pre in with_prefixes(lang for lang in langs if lang in prev_langs):
-                    url = f"{pre}{slug}/{v.version}/changes/"
-                    add(new(PageSpec, ("changes", var, url, slug, v.version, url + "index.html")))
-            prev_langs = langs
-    add(page("notfound", Variant(default), ""))
-    return pages

@@ -1,9 +1,12 @@
-"""Stage 3, render: Markdown, script conversion and Jinja templates → pages.
+"""Content: what the outputs are made from, per document and locale, cached by content hash.
 
-Input: the model (a `Site` and its page plan). Output: `Page`s (an output path
-and the bytes to write). Each document's Markdown is rendered once; its other
-script is derived from that HTML with OpenCC; each variant (script or language
-× standard or 长者版) is then one template rendering. Nothing is written here.
+`Renderer` turns the site model's documents into views (`DocView`: title, issuer, body HTML,
+contents, in one locale): each document's Markdown is rendered once (markup.py, sanitized),
+the other script derived from that HTML with OpenCC (script.py), the changes between two
+versions compared once (changes.py). It also holds the Jinja environment (the site's
+templates over the default theme) and the UI strings, and runs the checks that need the
+documents (policy: links, removed HTML, templates). The outputs (outputs/) read it; it knows
+nothing of pages, paths or the output folder.
 """
 from __future__ import annotations
 
@@ -25,21 +28,17 @@ from typing import NamedTuple
 
 import jinja2
 
-from .config import SCRIPTS, THEME_TEMPLATES
+from .config import THEME_TEMPLATES
 from .errors import Collector
+from .load import read_body
 from .markup import POLICY_LINK, RenderedDoc, render_markdown
-from .model import UPCOMING, PageSpec, Policy, Site, Variant, Version, feed_path, variants
+from .model import Site, Version
+from .plan import KINDS
 from .sanitize import RESERVED_IDS, Allowlist
 from .script import Converter, load_phrases
+from .variants import EN, SCRIPTS, Locale
 
 STRINGS_DIR = "strings"
-LANG_ORDER = ("zh-Hans", "zh-Hant", "en")
-
-
-@dataclass(frozen=True)
-class Page:
-    path: str          # output path relative to the output folder, "/"-separated
-    data: bytes
 
 
 class DocView(NamedTuple):
@@ -84,12 +83,18 @@ def format_date(value, lang: str) -> str:
     return f"{value.year}年{value.month}月{value.day}日{time}"
 
 
-def load_strings(dirs: list[Path], out: Collector) -> dict[str, dict[str, str]]:
+def load_strings(dirs: list[Path], locales: list[Locale], out: Collector) -> dict[str, dict[str, str]]:
+    """The UI strings of every locale, by table name: each folder's `strings/<name>.toml` over
+    the next (the site's over the default theme's), so a site's table needs only the keys it
+    changes. A table the theme does not have (a locale the site adds, such as zh-HK) starts
+    from the table of its script."""
+    names = list(dict.fromkeys([*(loc.script for loc in locales), *(loc.strings for loc in locales)]))
+    base = {loc.strings: loc.script for loc in locales}
     strings: dict[str, dict[str, str]] = {}
-    for lang in LANG_ORDER:
-        table: dict[str, str] = {}
+    for name in names:
+        table: dict[str, str] = dict(strings.get(base.get(name, name), {})) if base.get(name, name) != name else {}
         for d in reversed(dirs):                  # overrides last, so they win
-            path = d / STRINGS_DIR / f"{lang}.toml"
+            path = d / STRINGS_DIR / f"{name}.toml"
             if path.exists():
                 try:
                     table.update(tomllib.loads(path.read_text("utf-8-sig")))
@@ -98,13 +103,14 @@ def load_strings(dirs: list[Path], out: Collector) -> dict[str, dict[str, str]]:
                     out.error(path, int(m.group(1)) if m else None, None, f"strings table is not valid TOML: {e}",
                               'write entries as  key = "text"')
         if not table:
-            out.error(dirs[-1] / STRINGS_DIR / f"{lang}.toml", None, None, f"no UI strings for {lang}",
-                      f"reinstall policysite: its default theme has templates/{STRINGS_DIR}/{lang}.toml")
-        strings[lang] = table
+            out.error(dirs[-1] / STRINGS_DIR / f"{name}.toml", None, None, f"no UI strings for {name}",
+                      f"add templates/{STRINGS_DIR}/{name}.toml (it may hold only the keys that differ from "
+                      f"{base.get(name, name)})")
+        strings[name] = table
     every = set().union(*(t.keys() for t in strings.values()))
-    for lang, table in strings.items():
+    for name, table in strings.items():
         for key in sorted(every - table.keys()):
-            out.error(dirs[-1] / STRINGS_DIR / f"{lang}.toml", None, key, f"UI string '{key}' is missing for {lang}",
+            out.error(dirs[0] / STRINGS_DIR / f"{name}.toml", None, key, f"UI string '{key}' is missing for {name}",
                       f"add  {key} = \"…\"  (the other languages have it)")
     return strings
 
@@ -165,7 +171,8 @@ class DocStore:
 
 
 class Renderer:
-    def __init__(self, site: Site, out: Collector, store: DocStore | None = None, state=None):
+    def __init__(self, site: Site, out: Collector, store: DocStore | None = None, links: dict | None = None,
+                 metas: dict | None = None):
         cfg = site.config
         self.site, self.cfg, self.out = site, cfg, out
         self.default = cfg["scripts.default"]
@@ -176,9 +183,16 @@ class Renderer:
             if key in cfg.given and not cfg.path_of(key).is_dir():
                 out.error(cfg.path, cfg.lines.get(key), key, f"templates folder not found: {cfg.path_of(key)}",
                           f"create the folder, or remove the [theme] {key.split('.')[1]} line to use the default theme")
-        self.strings = {k: Strings(v) for k, v in load_strings(self.template_dirs or dirs, out).items()}
-        phrases_path = cfg.path_of("scripts.phrases")
-        self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out))
+        self.variants = site.variants
+        self.strings = {k: Strings(v) for k, v in
+                        load_strings(self.template_dirs or dirs, list(self.variants), out).items()}
+        phrases = load_phrases(cfg.path_of("scripts.phrases"), out)
+        self.converter = Converter(cfg["scripts.traditional"], phrases)       # the site's own standard
+        # one converter per standard a locale uses (Taiwan and Hong Kong side by side, say)
+        self.converters = {cfg["scripts.traditional"]: self.converter}
+        for loc in self.variants:
+            if loc.standard and loc.standard not in self.converters:
+                self.converters[loc.standard] = Converter(loc.standard, phrases)
         self.allowlist = Allowlist.from_config(cfg)
         self.allow_fp = _digest(repr(self.allowlist))
         self.store = store or DocStore()
@@ -194,17 +208,19 @@ class Renderer:
         self.env.filters["date"] = format_date
         # what conversion depends on: the profile and both phrase tables
         self.conv_fp = self.cfg["scripts.traditional"] + "|" + _digest(repr(self.converter.phrases))
-        self.links = state.links if state is not None else {}      # facts of each document, by content
+        if len(self.converters) > 1:
+            self.conv_fp += "|" + ",".join(sorted(self.converters))
+        self.links = links if links is not None else {}      # facts of each document, by content
         self.used_facts: set[str] = set()
-        self.metas = state.meta if state is not None else {}       # view key -> metadata-only view
+        self.metas = metas if metas is not None else {}       # view key -> metadata-only view
 
     # Markdown, once per source document (and once per content, across builds)
     def markdown(self, src) -> RenderedDoc:
-        backlink = self.strings[src.lang].get("footnote_back", "%d")
+        backlink = self.strings[src.lang].get("footnote_back", "%d")      # (a source's lang is a script or en)
         key = self.store.key("md", src.digest, backlink, self.allow_fp)
         doc = self.store.get(key)
         if doc is None:
-            doc = render_markdown(src.body, backlink, self.allowlist)
+            doc = render_markdown(read_body(src), backlink, self.allowlist)
             self.store.put(key, doc)
         facts = f"{src.digest}|{self.allow_fp}"
         if facts not in self.links:          # noted while the document is at hand (in a worker, too)
@@ -223,42 +239,43 @@ class Renderer:
             self.markdown(src)
         return self.links[key]
 
-    def meta(self, version: Version, lang: str) -> DocView:
-        """Title, issuer, summary, contact and tags in a language, without the body
+    def meta(self, version: Version, locale: Locale) -> DocView:
+        """Title, issuer, summary, contact and tags in a locale, without the body
         (for listings, feeds and the index; cheap, and kept between builds)."""
-        key = self.store.key("meta", tuple(sorted(s.digest for s in version.docs.values())), lang, self.conv_fp)
+        key = self.store.key("meta", tuple(sorted(s.digest for s in version.docs.values())), locale.tag,
+                             locale.standard, self.conv_fp)
         found = self.metas.get(key)
         if found is None:
-            found = self.metas[key] = self._view(version, lang, body=False)
+            found = self.metas[key] = self._view(version, locale, body=False)
         elif type(found) is tuple:                      # as the build state keeps it (see State)
             found = self.metas[key] = DocView._make(found)
         return found
 
-    def view(self, version: Version, lang: str) -> DocView:
-        key = self.store.key("view", tuple(sorted(s.digest for s in version.docs.values())), lang,
-                             self.strings[lang].get("footnote_back", ""), self.conv_fp)
+    def view(self, version: Version, locale: Locale) -> DocView:
+        key = self.store.key("view", tuple(sorted(s.digest for s in version.docs.values())), locale.tag,
+                             locale.standard, self.strings[locale.strings].get("footnote_back", ""), self.conv_fp)
         found = self.store.get(key)
         if found is None:
-            found = self._view(version, lang, body=True)
+            found = self._view(version, locale, body=True)
             self.store.put(key, found)
         return found
 
-    def _view(self, version: Version, lang: str, body: bool) -> DocView:
+    def _view(self, version: Version, locale: Locale, body: bool) -> DocView:
         docs = version.docs
-        if lang in docs:
-            src, target = docs[lang], None
+        if locale.script in docs:
+            src, target = docs[locale.script], None
         else:
             src = next((docs[s] for s in SCRIPTS if s in docs), version.main)
-            target = lang if lang in SCRIPTS and src.lang in SCRIPTS else None
+            target = locale.script if locale.converts and src.lang in SCRIPTS else None
         doc = self.markdown(src) if body else RenderedDoc("", [])
         meta = dict(version.meta)
         if src is not version.main:
             meta.update({k: v for k, v in src.meta.items()})
-        conv = self.converter
+        conv = self.converters[locale.standard] if target else self.converter
         contact = {k: (v if k in ("email", "phone", "fax") else conv.convert_text(v, target))
                    for k, v in meta.get("contact", {}).items()}
         view = DocView(
-            lang=lang,
+            lang=locale.tag,
             title=conv.convert_text(meta["title"], target),
             issuer=conv.convert_text(meta["issuer"], target),
             summary=conv.convert_text(meta.get("summary"), target),
@@ -269,6 +286,16 @@ class Renderer:
             converted=target is not None,
             source=src.display)
         return view
+
+    def convert_text(self, text: str | None, locale: Locale) -> str | None:
+        """Text written in the site's default script (the site title, description, footer), in a locale."""
+        target = locale.script if locale.converts and locale.script != self.default else None
+        return (self.converters[locale.standard] if target else self.converter).convert_text(text, target)
+
+    def site_title(self, locale: Locale) -> str:
+        if locale.script == EN:
+            return self.cfg["site.title_en"] or self.cfg["site.title"]
+        return self.convert_text(self.cfg["site.title"], locale)
 
     def check_links(self, sources=None, known: set[str] | None = None) -> None:
         """Every policy: link must name a policy that exists, and a section (#id) that policy has.
@@ -337,7 +364,7 @@ class Renderer:
         refer to it, before any page is rendered."""
         if not self.template_dirs:
             return
-        todo = ["home.html", "policy.html", "history.html", "changes.html", "404.html"]
+        todo = sorted({k.template for k in KINDS.values()})
         seen: set[str] = set()
         refs: dict[str, tuple[str, int]] = {}
         while todo:
@@ -367,123 +394,17 @@ class Renderer:
                     refs.setdefault(node.template.value, (filename, node.lineno))
                     todo.append(node.template.value)
 
-    # pages
-    def render(self, spec: PageSpec, plan_index: dict) -> Page:
-        ctx = self.context(spec, plan_index)
-        template = {"home": "home.html", "policy": "policy.html", "version": "policy.html",
-                    "history": "history.html", "changes": "changes.html", "notfound": "404.html"}[spec.kind]
-        text = self.env.get_template(template).render(ctx)
-        return Page(spec.out_path, text.encode("utf-8"))
-
-    def context(self, spec: PageSpec, plan_index: dict) -> dict:
-        site, cfg, var = self.site, self.cfg, spec.variant
-        lang = var.lang
-        base_url = cfg["site.base_url"]
-        notfound = spec.kind == "notfound"
-        root_path = re.sub(r"^https?://[^/]+", "", base_url) or "/"
-
-        def url(target: str) -> str:
-            if notfound:
-                return root_path + target
-            return relative(spec.url, target)
-
-        def page_url(kind, v: Variant, slug=None, version=None) -> str | None:
-            found = plan_index.get(page_key(kind, v, slug, version))
-            return found.url if found else None
-
-        def any_url(kind, slug=None, version=None) -> str | None:
-            """This variant's page, or the default script's when this language lacks it."""
-            return page_url(kind, var, slug, version) or page_url(kind, Variant(self.default, var.elder), slug, version)
-
-        # The 404 page has no counterparts of its own: its switches offer the home pages instead.
-        alt_kind = "home" if notfound else spec.kind
-        alternates = []
-        for other in LANG_ORDER:
-            u = page_url(alt_kind, Variant(other, var.elder), spec.slug, spec.version)
-            if u is not None:
-                alternates.append({"lang": other, "url": u, "name": self.strings[other]["lang_name"],
-                                   "short": self.strings[other]["lang_short"], "current": other == lang})
-        std_url = page_url(alt_kind, Variant(lang, False), spec.slug, spec.version)
-        elder_url = page_url(alt_kind, Variant(lang, True), spec.slug, spec.version)
-        target = lang if lang in SCRIPTS and lang != self.default else None
-        site_title = self.site_title(lang)
-        ctx = {
-            "page": spec, "kind": spec.kind, "lang": lang, "elder": var.elder, "t": self.strings[lang],
-            "url": url, "site_title": site_title,
-            "site_description": self.converter.convert_text(cfg["site.description"], target) if lang != "en" else "",
-            "footer": self.converter.convert_text(cfg["site.footer"], target),
-            "alternates": alternates, "standard_url": std_url, "elder_url": elder_url,
-            "home_url": page_url("home", var) or page_url("home", Variant(self.default, var.elder)),
-            "canonical": base_url + spec.url if base_url and not notfound else None,
-            "hreflang": [{"lang": a["lang"], "href": base_url + a["url"]} for a in alternates]
-            if base_url and not notfound else [],
-            "x_default": base_url + (page_url(spec.kind, Variant(self.default, var.elder), spec.slug, spec.version) or "")
-            if base_url else None,
-            "today": site.today, "static": url("static/"),
-            "feed": url(feed_path(lang, self.default)) if base_url else None,
-            "speech_lang": speech_lang(lang, cfg["scripts.traditional"]),
-        }
-        if spec.kind == "home":
-            ctx["entries"] = [self.entry(p, lang, var, page_url) for p in site.policies
-                              if lang in p.shown.langs]
-        elif spec.kind == "notfound":
-            pass
-        else:
-            policy = site.policy(spec.slug)
-            version = policy.version(spec.version) if spec.version else policy.shown
-            doc = self.view(version, lang)
-            previous = policy.previous(version)
-            upcoming = [v for v in policy.versions if v.state == UPCOMING and v is not version]
-            ctx.update({
-                "policy": policy, "version": version, "doc": doc, "previous": previous,
-                "current_version": policy.shown, "upcoming": upcoming[0] if upcoming else None,
-                "upcoming_url": any_url("version", policy.slug, upcoming[0].version) if upcoming else None,
-                "current_url": any_url("policy", policy.slug),
-                "permalink": page_url("version", var, policy.slug, version.version),
-                "history_url": any_url("history", policy.slug),
-                "changes_url": page_url("changes", var, policy.slug, version.version),
-                "description": doc.summary or doc.title,
-            })
-            if spec.kind in ("policy", "version"):
-                ctx.update({
-                    "body": _POLICY_HREF.sub(lambda m: 'href="' + html.escape(url(
-                        (any_url("policy", m.group(1)) or "") + (m.group(2) or ""))) + '"', doc.html),
-                    "is_permalink": spec.kind == "version",
-                    "has_key_clauses": 'class="key-clause"' in doc.html,
-                })
-            elif spec.kind == "history":
-                ctx["rows"] = [self.history_row(policy, v, lang, any_url) for v in reversed(policy.versions)]
-            elif spec.kind == "changes":
-                old_doc = self.view(previous, lang)
-                ctx.update({"old_doc": old_doc, "old_url": any_url("version", policy.slug, previous.version),
-                            "new_url": ctx["permalink"],
-                            "diff": self.diff(version, previous, lang)})
-        return ctx
-
-    def site_title(self, lang: str) -> str:
-        cfg = self.cfg
-        if lang == "en":
-            return cfg["site.title_en"] or cfg["site.title"]
-        return self.converter.convert_text(cfg["site.title"], lang if lang != self.default else None)
-
-    def history_row(self, policy: Policy, v: Version, lang: str, any_url) -> dict:
-        has_lang = lang in v.langs
-        doc = self.meta(v, lang if has_lang else self.default)
-        prev = policy.previous(v)
-        return {"version": v, "doc": doc, "url": any_url("version", policy.slug, v.version),
-                "lang": None if has_lang else self.default, "previous": prev,
-                "lang_name": self.strings[self.default]["lang_name"],
-                "changes_url": any_url("changes", policy.slug, v.version) if prev else None}
-
-    def diff(self, version: Version, previous: Version, lang: str) -> dict:
+    def diff(self, version: Version, previous: Version, locale: Locale) -> dict:
         """The changes page's content: sections matched, differences marked up."""
-        new, old = self.view(version, lang), self.view(previous, lang)
-        key = self.store.key("diff", _digest(old.html), _digest(new.html), lang, repr(sorted(self.strings[lang].items())))
+        new, old = self.view(version, locale), self.view(previous, locale)
+        lang = locale.tag
+        key = self.store.key("diff", _digest(old.html), _digest(new.html), lang,
+                             repr(sorted(self.strings[locale.strings].items())))
         found = self.store.get(key)
         if found is not None:
             return found
         from . import changes as diffing                 # imported when first needed: most builds compare nothing
-        t = self.strings[lang]
+        t = self.strings[locale.strings]
         labels = diffing.Labels(t["ins_start"], t["ins_end"], t["del_start"], t["del_end"])
         cs = diffing.diff_sections(old.html, new.html, t["footnotes_title"])
 
@@ -515,33 +436,6 @@ class Renderer:
         self.store.put(key, result)
         return result
 
-    def entry(self, policy: Policy, lang: str, var: Variant, page_url) -> dict:
-        v = policy.shown
-        doc = self.meta(v, lang)
-        upcoming = next((u for u in policy.versions if u.state == UPCOMING and u is not v), None)
-        return {"policy": policy, "version": v, "doc": doc, "url": page_url("policy", var, policy.slug),
-                "history_url": page_url("history", var, policy.slug) if len(policy.versions) > 1 else None,
-                "upcoming": upcoming}
-
-
-def page_url_of(plan_index: dict):
-    def page_url(kind, variant, slug=None, version=None):
-        found = plan_index.get(page_key(kind, variant, slug, version))
-        return found.url if found else None
-    return page_url
-
-
-def speech_lang(lang: str, traditional: str) -> str:
-    """The BCP 47 tag for read-aloud voices: a region, since speech engines choose voices by it."""
-    if lang == "zh-Hant":
-        return "zh-HK" if traditional.startswith("s2hk") else "zh-TW"
-    return {"zh-Hans": "zh-CN"}.get(lang, lang)
-
-
-def page_key(kind: str, variant: Variant, slug: str | None, version: str | None) -> tuple:
-    """Index key of a planned page: only version pages are told apart by version."""
-    return kind, variant, slug, version if kind in ("version", "changes") else None
-
 
 
 _ID = re.compile(r' id="([^"]+)"')
@@ -555,151 +449,11 @@ def _convert_toc(toc, conv: Converter, target):
             for t in toc]
 
 
-def sitemap(site: Site, pages: list[PageSpec]) -> Page | None:
-    base = site.config["site.base_url"]
-    if not base:
-        return None
-    groups: dict[tuple, list[PageSpec]] = {}
-    for p in pages:
-        if p.kind != "notfound":
-            groups.setdefault((p.kind, p.slug, p.version, p.variant.elder), []).append(p)
-    default = site.config["scripts.default"]
-    lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-             '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">']
-    for p in pages:
-        if p.kind == "notfound":
-            continue
-        lines.append(f"  <url><loc>{html.escape(base + p.url)}</loc>")
-        group = groups[(p.kind, p.slug, p.version, p.variant.elder)]
-        for alt in group:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.variant.lang}" href="{html.escape(base + alt.url)}"/>')
-        default_page = next((a for a in group if a.variant.lang == default), None)
-        if default_page:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{html.escape(base + default_page.url)}"/>')
-        lines.append("  </url>")
-    lines.append("</urlset>\n")
-    return Page("sitemap.xml", "\n".join(lines).encode("utf-8"))
-
-
-def robots(site: Site) -> Page:
-    base = site.config["site.base_url"]
-    text = "User-agent: *\nAllow: /\n" + (f"Sitemap: {base}sitemap.xml\n" if base else "")
-    return Page("robots.txt", text.encode("utf-8"))
-
-
-def render_one(renderer: Renderer, spec: PageSpec, plan_index: dict) -> Page | None:
-    """One page, or None after reporting a template's mistake (file and line) to the collector."""
-    out = renderer.out
-    try:
-        return renderer.render(spec, plan_index)
-    except jinja2.TemplateNotFound as e:
-        out.error(renderer.template_dirs[-1] if renderer.template_dirs else "templates", None, None,
-                  f"template '{e.name}' not found",
-                  f"check the name; the default theme's templates are in {THEME_TEMPLATES}")
-    except jinja2.TemplateSyntaxError as e:
-        out.error(e.filename or e.name or "templates", e.lineno, None, f"template error: {e.message}",
-                  "check the Jinja tags on that line")
-    except Exception as e:                         # noqa: BLE001 - a template's mistake, not ours
-        where = _template_line(e)
-        if where[0] is None:
-            raise
-        out.error(where[0], where[1], None, f"template error: {type(e).__name__}: {e}",
-                  "check the variable, filter or UI string used on that line")
-    return None
-
-
-_OUT_PATH, _SLUG = operator.itemgetter(PageSpec._fields.index("out_path")), operator.itemgetter(PageSpec._fields.index("slug"))
-
-
-def fingerprints(site: Site, plan: list[PageSpec], global_fp: str) -> dict[str, str]:
-    """What every page depends on, as one hash per output path.
-
-    A policy's pages depend on its own files, on the list of policies with their
-    versions, states and languages (links between policies), and on `global_fp`
-    (engine, config, templates, strings, phrase tables, build date). The home page,
-    404 page, sitemap, feeds and index depend on the listing data of every version
-    (titles, issuers, summaries, dates, states), not on the bodies; so editing the
-    text of one policy re-renders that policy's pages only.
-    """
-    # (strings joined, not repr() of nested tuples: this runs over every policy on every build)
-    index, listing, policy_docs = [], [], {}
-    for p in site.policies:
-        versions, digests = [], []
-        for v in p.versions:
-            docs = v.docs
-            versions.append(f"{v.version}\x1f{v.state}\x1f{','.join(v.langs)}")
-            for lang in sorted(docs):
-                src = docs[lang]
-                listing.append(f"{p.slug}\x1f{v.version}\x1f{v.state}\x1f{lang}\x1f{src.meta_digest}")
-                digests.append(src.digest)
-        index.append(f"{p.slug}\x1e{','.join(p.shown.langs)}\x1e" + "\x1e".join(versions))
-        digests.sort()
-        policy_docs[p.slug] = "".join(digests)
-    index_fp = _digest("\n".join(sorted(index)))
-    listing_fp = _digest(global_fp + "\n".join(listing))
-    policy_fps = {slug: _digest(global_fp + index_fp + docs) for slug, docs in policy_docs.items()}
-    policy_fps[None] = listing_fp
-    # out_path -> its policy's fingerprint, iterated in C (PageSpec is a tuple): 16 pages a policy
-    fps = dict(zip(map(_OUT_PATH, plan), map(policy_fps.__getitem__, map(_SLUG, plan))))
-    for path in site_files(site, plan):
-        fps[path] = listing_fp
-    return fps
-
-
-def site_files(site: Site, plan: list[PageSpec]) -> list[str]:
-    """The site-wide files besides pages: sitemap, robots, feeds, index."""
-    cfg = site.config
-    files = ["robots.txt", "policies.json"]
-    if cfg["site.base_url"]:
-        files.append("sitemap.xml")
-        homes = {p.variant.lang for p in itertools.takewhile(lambda p: p.kind == "home", plan)}   # planned first
-        files += [feed_path(lang, cfg["scripts.default"]) for lang in LANG_ORDER if lang in homes]
-    return files
-
-
-def render_site_files(renderer: Renderer, plan: list[PageSpec], plan_index: dict) -> list[Page]:
-    from . import feeds                                  # imported when first needed, as the feeds are
-    site = renderer.site
-    pages = [robots(site)]
-    if (sm := sitemap(site, plan)) is not None:
-        pages.append(sm)
-    langs = [lang for lang in LANG_ORDER if ("home", Variant(lang), None, None) in plan_index]
-    if site.config["site.base_url"]:
-        for lang in langs:
-            path = feed_path(lang, renderer.default)
-            data = feeds.atom_feed(renderer, lang, page_url_of(plan_index), path)
-            if data is not None:
-                pages.append(Page(path, data))
-    pages.append(Page("policies.json", feeds.policies_json(renderer, page_url_of(plan_index), langs)))
-    return pages
-
-
-def plan_index_of(plan: list[PageSpec]) -> dict:
-    """Planned pages by page_key (written out here: this runs once per page of the site)."""
-    return {(p.kind, p.variant, p.slug, p.version if p.kind in ("version", "changes") else None): p for p in plan}
-
-
-def render_site(site: Site, plan: list[PageSpec], out: Collector, store: DocStore | None = None) -> list[Page]:
-    """Every page and file of the site, in memory (for tests and small sites; builds stream)."""
-    renderer = Renderer(site, out, store)
-    renderer.check_templates()
-    out.raise_if_errors()
-    renderer.check_links()
-    renderer.report_removed_html()
-    plan_index = plan_index_of(plan)
-    pages = []
-    for spec in plan:
-        page = render_one(renderer, spec, plan_index)
-        if page is None:
-            break
-        pages.append(page)
-    return pages + render_site_files(renderer, plan, plan_index)
-
-
 def _line_of(src, href: str) -> int | None:
     """The line of a link in its source (for a message only: the text is read back for it)."""
-    idx = src.body.find(href)
-    return src.body_line + src.body[:idx].count("\n") if idx >= 0 else None
+    body = read_body(src)
+    idx = body.find(href)
+    return src.body_line + body[:idx].count("\n") if idx >= 0 else None
 
 
 def _flat_toc(toc):

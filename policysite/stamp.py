@@ -196,10 +196,6 @@ def record(cfg, out_dir: Path, drafts: bool, cache_dir: Path, started: int, inpu
     os.replace(tmp, path)
 
 
-def forget(cache_dir: Path, out_dir: Path, drafts: bool) -> None:
-    stamp_path(cache_dir, out_dir, drafts).unlink(missing_ok=True)
-
-
 def up_to_date(config_path: Path, out: Path | None, drafts: bool, seen: dict | None = None) -> dict | None:
     """For the command line, before the build is even imported: the previous build's record
     (page count, warnings) if the output is up to date, else None (then build the full way,

@@ -115,18 +115,6 @@ def _clean_stale(out_dir: Path) -> None:
         _spawn_rmtree(d)
 
 
-def write_output(out_dir: Path, pages, protected: list[Path] = ()) -> WriteStats:
-    """Write a whole site from scratch: every page staged, then swapped in (see OutputWriter)."""
-    writer = OutputWriter(out_dir, protected)
-    try:
-        for page in pages:
-            writer.put(page.path, page.data)
-    except BaseException:
-        writer.abort()
-        raise
-    return writer.commit({page.path: hashlib.sha256(page.data).hexdigest() for page in pages})[0]
-
-
 JOURNAL = ".policysite-journal"
 FULL_SWAP_SHARE = 0.3        # above this share of pages changed, swap in a whole new tree
 

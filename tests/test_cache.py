@@ -148,55 +148,24 @@ def test_the_same_config_named_another_way_keeps_the_cache(site):
     assert "(12 rendered" in proc.stdout, proc.stdout
 
 
-def test_the_background_state_save_does_not_hold_the_output_open(site):
-    """The build saves its state in a forked process after it returns. That process must not
-    keep the command's stdout and stderr: `build.py | tee log`, or a CI step reading the output,
-    would otherwise wait for the save as well. Here the save is made to wait 5 s: the output
-    must end (EOF) before the state is written."""
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-    site.policy("p1.md", BODY.format(n=1) + "\n新增。\n", title="政策1")
-    state = site.root / ".cache" / "policysite" / "state.pickle"
-    before = state.stat().st_mtime_ns
-    script = ("import sys, time; sys.path.insert(0, sys.argv[1])\n"
-              "import policysite.pipeline as p\n"
-              "slow = p._write_state\n"
-              "p._write_state = lambda folder, state: (time.sleep(5), slow(folder, state))\n"
-              "from policysite.cli import main, exit_now\n"
-              "exit_now(main([]))\n")
-    proc = subprocess.Popen([sys.executable, "-c", script, str(ROOT)], cwd=site.root,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = proc.communicate(timeout=60)                     # returns at EOF on both streams
-    assert proc.returncode == 0, err
-    assert b"(12 rendered" in out
-    assert state.stat().st_mtime_ns == before, "the output stayed open until the state was saved"
-    lock = os.open(state.with_name("state.lock"), os.O_RDWR)
-    try:
-        import fcntl
-        fcntl.flock(lock, fcntl.LOCK_SH)                        # the save holds the lock until it is done
-    finally:
-        os.close(lock)
-    assert state.stat().st_mtime_ns != before
-
-
 def test_an_edit_reads_no_other_source(site, monkeypatch):
-    """Unchanged sources are kept in the build state without their text. An edit reads back
-    the edited file only, even when other policies link to one another (the line of a link
-    is looked up for an error message, not on every build)."""
-    from policysite import load, pipeline
+    """Unchanged sources are kept in the build state without their text. An edit reads the
+    edited file once (to parse it) and no other, even when other policies link to one another
+    (the line of a link is looked up for an error message, not on every build)."""
+    from policysite import pipeline, render
     site.policy("p0.md", BODY.format(n=0) + "\n见[第1号政策](policy:p1#s1)和[多版本](policy:multi)。\n", title="政策0")
     site.run(check=True)
     site.policy("p3.md", BODY.format(n=3) + "\n新增的一段。\n", title="政策3")
-    read = []
-    body = load.Source.__getattr__
+    asked, read_back = [], []
+    real = render.read_body
 
-    def spy(self, name):
-        if name == "body":
-            read.append(self.display)
-        return body(self, name)
-    monkeypatch.setattr(load.Source, "__getattr__", spy)
+    def spy(src):
+        asked.append(src.display)
+        if src.body is None:                    # not in memory: this is a read of the file
+            read_back.append(src.display)
+        return real(src)
+    monkeypatch.setattr(render, "read_body", spy)
     result = pipeline.build(site.root / "config.toml")
     assert result.rendered == 12
-    assert [r.rsplit("/", 1)[-1] for r in read] == ["p3.md"]
+    assert [r.rsplit("/", 1)[-1] for r in asked] == ["p3.md"]
+    assert read_back == []                      # its text came from the parse, not a second read

@@ -237,7 +237,11 @@ def test_whole_build_gives_pages_or_errors(meta, body):
         check_diagnostics(result.warnings)
         assert (project.out / "index.html").exists()
         for policy in result.site.policies:
-            assert (project.out / policy.slug / "index.html").exists()
-            assert (project.out / "zh-hant" / "elder" / policy.slug / "index.html").exists()
+            # in every locale it is published in (both scripts, or only English for a policy
+            # written in English), standard and 长者版
+            assert policy.shown.locales
+            for loc in policy.shown.locales:
+                assert (project.out / loc.prefix / policy.slug / "index.html").exists()
+                assert (project.out / loc.prefix / "elder" / policy.slug / "index.html").exists()
     finally:
         shutil.rmtree(tmp)

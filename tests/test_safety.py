@@ -13,8 +13,7 @@ import pytest
 
 from conftest import ROOT, html_pages, parse_html
 from policysite.errors import BuildError
-from policysite.render import Page
-from policysite.write import MARKER, write_output
+from policysite.write import MARKER, OutputWriter
 
 GOOD = '---\ntitle: 好\nissuer: 某机构\neffective: 2024-01-01\nversion: "1.0"\n---\n## 一、总则\n\n正文\n'
 
@@ -28,8 +27,14 @@ def snapshot(folder: Path) -> dict:
 @pytest.mark.parametrize("path", ["../escape.html", "/etc/passwd", "a/../../b.html", "a\\..\\b.html", ""])
 def test_page_paths_stay_inside_the_output(tmp_path, path):
     out = tmp_path / "public"
+    writer = OutputWriter(out)
     with pytest.raises(BuildError) as exc:
-        write_output(out, [Page("index.html", b"ok"), Page(path, b"evil")])
+        try:
+            writer.put("index.html", b"ok")
+            writer.put(path, b"evil")
+        except BaseException:
+            writer.abort()
+            raise
     assert "outside the output folder" in str(exc.value)
     assert not out.exists() and not (tmp_path / "escape.html").exists()
     assert not list(tmp_path.glob(".public.new-*"))

@@ -1,18 +1,14 @@
-"""Feeds and the machine-readable index (part of the render stage).
+"""Atom feeds (RFC 4287), one per locale, beside its home page: `feed.xml`, `zh-hant/feed.xml` …
 
-- `feed.xml` per language (Atom, RFC 4287): one entry per published version:
-  a new policy, a new version, or a version that will come into force. Entry
-  ids are the permanent page addresses, so a feed reader never shows an entry
-  twice; every date comes from the sources (no build time), so the feed is the
-  same byte for byte when nothing changed.
-- `policies.json`: every policy, version, date, state and page URL per variant,
-  for other systems (a portal's search, an archive, a regulator's crawler).
+One entry per published version: a new policy, a new version, or a version that will come
+into force. Entry ids are the permanent page addresses, so a feed reader never shows an
+entry twice; every date comes from the sources (no build time), so the feed is the same
+byte for byte when nothing changed. Made only where `base_url` is set (Atom needs absolute
+addresses).
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import TYPE_CHECKING
 from html import escape as _escape
 
 
@@ -25,13 +21,40 @@ def quoteattr(text: str) -> str:
     """An XML attribute value, quoted."""
     return '"' + _escape(text, quote=True) + '"'
 
-from . import __version__
-from .model import DRAFT, UPCOMING, Variant, feed_path
-
-if TYPE_CHECKING:
-    from .render import Renderer
+from .. import __version__
+from ..model import DRAFT, UPCOMING
+from ..render import format_date
+from ..variants import Locale
+from . import LISTING, Artifact, Context, FileSpec
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+class Feeds:
+    name = "feeds"
+    parallel = False
+
+    def specs(self, ctx: Context):
+        if not ctx.site.config["site.base_url"]:
+            return []
+        variants = ctx.site.variants
+        return [FileSpec(feed_path(loc), self.name, loc) for loc in variants
+                if ctx.page_url("home", variants.standard(loc)) is not None]
+
+    def depends(self, spec) -> tuple:
+        return LISTING
+
+    def render(self, spec: FileSpec, ctx: Context) -> Artifact | None:
+        data = atom_feed(ctx, spec.key, spec.out_path)
+        return Artifact(spec.out_path, "application/atom+xml", data) if data is not None else None
+
+
+FEEDS = Feeds()
+
+
+def feed_path(locale: Locale) -> str:
+    """Where a locale's Atom feed is: feed.xml beside its home page."""
+    return locale.prefix + "feed.xml"
 
 
 def _stamp(value, tz: dt.tzinfo) -> str:
@@ -49,17 +72,18 @@ def _tz(offset: str) -> dt.timezone:
     return dt.timezone(sign * dt.timedelta(hours=int(hours), minutes=int(minutes)))
 
 
-def atom_feed(r: "Renderer", lang: str, page_url, path: str) -> bytes | None:
-    """The Atom feed of one language, or None where the language has no pages."""
-    site, t, base = r.site, r.strings[lang], r.cfg["site.base_url"]
+def atom_feed(ctx: Context, locale: Locale, path: str) -> bytes | None:
+    """The Atom feed of one locale, or None where the locale has no pages."""
+    r, site, page_url = ctx.content, ctx.site, ctx.page_url
+    lang, t, base = locale.tag, r.strings[locale.strings], r.cfg["site.base_url"]
     tz = _tz(r.cfg["site.utc_offset"])
-    var = Variant(lang)
+    var = site.variants.standard(locale)
     entries = []
     for p in site.policies:
         for i, v in enumerate(p.versions):
-            if lang not in v.langs or v.state == DRAFT:
+            if locale not in v.locales or v.state == DRAFT:
                 continue
-            doc = r.meta(v, lang)
+            doc = r.meta(v, locale)
             kind = t["feed_upcoming"] if v.state == UPCOMING else \
                 t["feed_new_policy"] if i == 0 else t["feed_new_version"]
             when = v.meta.get("published") or v.effective
@@ -88,7 +112,7 @@ def atom_feed(r: "Renderer", lang: str, page_url, path: str) -> bytes | None:
     if home is None:
         return None
     entries.sort(key=lambda e: (e[0], e[1], e[2]), reverse=True)
-    site_title = r.site_title(lang)
+    site_title = r.site_title(locale)
     updated = entries[0][0] if entries else _stamp(site.today, tz)
     lines = ['<?xml version="1.0" encoding="utf-8"?>',
              f'<feed xmlns="{ATOM_NS}" xml:lang="{lang}">',
@@ -106,56 +130,4 @@ def atom_feed(r: "Renderer", lang: str, page_url, path: str) -> bytes | None:
 
 
 def _date(value, lang: str) -> str:
-    from .render import format_date
     return format_date(value, lang)
-
-
-def policies_json(r: "Renderer", page_url, langs: list[str]) -> bytes:
-    """Every policy and version with its dates, state and page URLs in every variant."""
-    site, cfg = r.site, r.cfg
-
-    def urls(kind, slug=None, version=None) -> dict:
-        found = {}
-        for lang in langs:
-            std = page_url(kind, Variant(lang), slug, version)
-            if std is not None:
-                found[lang] = {"standard": std, "elder": page_url(kind, Variant(lang, True), slug, version)}
-        return found
-
-    def iso(value):
-        return value.isoformat() if value else None
-
-    policies = []
-    for p in site.policies:
-        shown = p.shown
-        policies.append({
-            "slug": p.slug,
-            "title": {lang: r.meta(shown, lang).title for lang in shown.langs},
-            "issuer": {lang: r.meta(shown, lang).issuer for lang in shown.langs},
-            "current_version": shown.version if shown.state in ("current", "repealed") else None,
-            "pages": urls("policy", p.slug),
-            "history": urls("history", p.slug),
-            "versions": [{
-                "version": v.version,
-                "effective": iso(v.effective),
-                "published": iso(v.meta.get("published")),
-                "status": v.status,
-                "state": v.state,
-                "languages": v.langs,
-                "translated_by_hand": sorted(v.docs),
-                "summary": v.meta.get("summary"),
-                "previous": p.previous(v).version if p.previous(v) else None,
-                "pages": urls("version", p.slug, v.version),
-                "changes": urls("changes", p.slug, v.version),
-            } for v in p.versions],
-        })
-    data = {
-        "generator": f"policysite {__version__}",
-        "site": {"title": cfg["site.title"], "base_url": cfg["site.base_url"] or None,
-                 "default_script": cfg["scripts.default"], "traditional_standard": cfg["scripts.traditional"],
-                 "build_date": site.today.isoformat()},
-        "note": "Page addresses are relative to base_url (or to the folder this file is in).",
-        "feeds": {lang: feed_path(lang, cfg["scripts.default"]) for lang in langs} if cfg["site.base_url"] else {},
-        "policies": policies,
-    }
-    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")

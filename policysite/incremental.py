@@ -1,0 +1,89 @@
+"""Fingerprints: what each artifact was made from, as one hash per output path.
+
+Every artifact depends on `global_fp` (engine, config, templates, strings, phrase tables,
+build date) and on what its output declares (outputs/__init__.py): `GLOBAL` nothing more,
+`LISTING` every version's metadata, `BODIES` every document's content, `policy(slug)` one
+policy's documents plus the index of policies (their versions, states and locales: the
+links between policies), `content(digest)` its own bytes. An artifact whose fingerprint is
+the one the published folder was built with is not made again.
+"""
+from __future__ import annotations
+
+import hashlib
+
+from .model import Site
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def global_fingerprint(cfg, drafts: bool, engine: str, templates: str) -> str:
+    """Hash of everything every artifact depends on: engine code, config, templates and their
+    strings (`templates`: Renderer.templates_fingerprint), phrase tables, build date."""
+    import os
+    from pathlib import Path
+    h = hashlib.sha256(f"{engine}|{drafts}|{cfg.today}|{templates}".encode())
+    for f in (cfg.path, cfg.path_of("scripts.phrases")):
+        # relative to the site: `--config config.toml` and `--config /abs/site/config.toml` are one site
+        h.update(os.path.relpath(Path(f).resolve(), cfg.root).encode())
+        if f.is_file():
+            h.update(f.read_bytes())
+    return h.hexdigest()
+
+
+class Dependencies:
+    """The fingerprint of each kind of dependency, computed once per build when first asked for.
+    (Strings joined, not repr() of nested tuples: this runs over every policy on every build.)"""
+
+    def __init__(self, site: Site, global_fp: str):
+        self.site, self.global_fp = site, global_fp
+        self._policies: dict | None = None
+        self._listing: str | None = None
+        self._bodies: str | None = None
+
+    def _scan(self) -> None:
+        index, listing, policy_docs = [], [], {}
+        for p in self.site.policies:
+            versions, digests = [], []
+            for v in p.versions:
+                docs = v.docs
+                versions.append(f"{v.version}\x1f{v.state}\x1f{','.join(v.langs)}")
+                for lang in sorted(docs):
+                    src = docs[lang]
+                    listing.append(f"{p.slug}\x1f{v.version}\x1f{v.state}\x1f{lang}\x1f{src.meta_digest}")
+                    digests.append(src.digest)
+            index.append(f"{p.slug}\x1e{','.join(p.shown.langs)}\x1e" + "\x1e".join(versions))
+            digests.sort()
+            policy_docs[p.slug] = "".join(digests)
+        index_fp = _digest("\n".join(sorted(index)))
+        self._listing = _digest(self.global_fp + "\n".join(listing))
+        self._policies = {slug: _digest(self.global_fp + index_fp + docs) for slug, docs in policy_docs.items()}
+        self._bodies = _digest(self.global_fp + "bodies" + index_fp + "".join(sorted(policy_docs.values())))
+
+    def of(self, dep: tuple) -> str:
+        kind = dep[0]
+        if kind == "global":
+            return self.global_fp
+        if kind == "content":
+            return _digest(self.global_fp + dep[1])
+        if self._policies is None:
+            self._scan()
+        if kind == "policy":
+            return self._policies[dep[1]]
+        if kind == "listing":
+            return self._listing
+        if kind == "bodies":
+            return self._bodies
+        raise ValueError(f"unknown dependency {dep!r}")
+
+
+def fingerprints(deps: Dependencies, specs: list[tuple[object, list]]) -> dict[str, str]:
+    """out_path -> fingerprint, for each output's specs (`specs`: (output, [spec]) pairs)."""
+    fps: dict[str, str] = {}
+    of = deps.of
+    for output, items in specs:
+        depends = output.depends
+        for spec in items:
+            fps[spec.out_path] = of(depends(spec))
+    return fps
