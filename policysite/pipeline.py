@@ -34,7 +34,8 @@ from .load import discover, load_sources
 from .model import Site, build_site
 from .plan import check_paths, plan_index_of, plan_pages
 from .render import DocStore, Renderer, precheck
-from .write import OutputWriter, WriteStats, _spawn_rmtree, check_target, restore_interrupted
+from .write import (BuildLock, OutputWriter, WriteStats, _spawn_rmtree, check_target, restore_interrupted,
+                    write_problem)
 
 ENGINE_DIR = Path(__file__).parent
 CACHE_DIR = stamp.CACHE_DIR
@@ -195,6 +196,7 @@ class BuildRequest:
     incremental: bool | None = None       # publish changed files in place (None: when few changed)
     inputs: tuple | None = None           # (started, metadata of every input) as the stamp took it
     freeze: bool = False                  # the process ends with the build (the command line)
+    say: object = None                    # prints a notice (a build waiting for another), or None
 
 
 # --- stages ------------------------------------------------------------------------
@@ -234,9 +236,13 @@ def plan_phase(site: Site, diag: Collector) -> outputs.Context:
     return ctx
 
 
-def protected_paths(cfg: Config) -> list[Path]:
-    return [cfg.root, cfg.path_of("content.policies_dir"), cfg.path_of("theme.templates_dir"),
+def input_paths(cfg: Config) -> list[Path]:
+    return [cfg.path_of("content.policies_dir"), cfg.path_of("theme.templates_dir"),
             cfg.path_of("theme.overrides_dir"), cfg.path_of("theme.static_dir")]
+
+
+def protected_paths(cfg: Config) -> list[Path]:
+    return [cfg.root, *input_paths(cfg)]
 
 
 # --- making artifacts, serially or in worker processes -------------------------------
@@ -374,7 +380,7 @@ def run(request: BuildRequest, state: State | None = None,
     site = model_phase(cfg, diag, request.drafts, sources)
     lap("load and model")
     ctx = plan_phase(site, diag)
-    check_target(out_dir.resolve(), [p.resolve() for p in protected_paths(cfg)])
+    check_target(out_dir.resolve(), [p.resolve() for p in protected_paths(cfg)], input_paths(cfg))
 
     # what changed: fingerprints of every artifact's declared dependencies
     if store is None or store.salt != engine:
@@ -391,18 +397,28 @@ def run(request: BuildRequest, state: State | None = None,
     lap("plan, checks and fingerprints")
 
     same_place = state.out_dir == str(out_dir.resolve())
-    writer = OutputWriter(out_dir, protected_paths(cfg), state.manifest if same_place else None,
-                          state.marker if same_place else None, request.incremental)
-    try:
-        todo = [(output, spec) for output, items in ctx.specs for spec in items
-                if not writer.reusable(spec.out_path, fps[spec.out_path])]
-        rendered = render_phase(ctx, todo, writer, diag, request.jobs or os.cpu_count() or 1,
-                                checks=lambda: (renderer.check_links(), renderer.report_removed_html()))
-        lap(f"render {rendered} pages")
-    except BaseException:
-        writer.abort()
-        raise
-    stats, marker = writer.commit(fps)
+    with BuildLock(out_dir.resolve(), request.say):
+        try:
+            writer = OutputWriter(out_dir, protected_paths(cfg), state.manifest if same_place else None,
+                                  state.marker if same_place else None, request.incremental)
+        except OSError as e:
+            raise write_problem(e, out_dir) from None
+        try:
+            todo = [(output, spec) for output, items in ctx.specs for spec in items
+                    if not writer.reusable(spec.out_path, fps[spec.out_path])]
+            rendered = render_phase(ctx, todo, writer, diag, request.jobs or os.cpu_count() or 1,
+                                    checks=lambda: (renderer.check_links(), renderer.report_removed_html()))
+            lap(f"render {rendered} pages")
+        except OSError as e:
+            writer.abort()
+            raise write_problem(e, out_dir) from None
+        except BaseException:
+            writer.abort()
+            raise
+        try:
+            stats, marker = writer.commit(fps)
+        except OSError as e:
+            raise write_problem(e, out_dir) from None
     lap("write")
     new_state = State(engine=engine, sources=sources, manifest=fps, marker=marker, out_dir=str(writer.out_dir),
                       links={k: v for k, v in renderer.links.items() if k in renderer.used_facts},
@@ -429,7 +445,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
           inputs: tuple | None = None, freeze: bool = False) -> BuildResult:
     """Build the site once (the command line, and tests): `run` with the state in the cache folder."""
     return run(BuildRequest(Path(config_path), Path(out_dir) if out_dir else None, drafts, use_cache, jobs,
-                            incremental, inputs, freeze))[0]
+                            incremental, inputs, freeze, say=lambda text: print(text, file=sys.stderr)))[0]
 
 
 class Builder:

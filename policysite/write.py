@@ -50,12 +50,21 @@ def _safe_relpath(path: str) -> PurePosixPath:
     return p
 
 
-def check_target(out_dir: Path, protected: list[Path]) -> None:
+def check_target(out_dir: Path, protected: list[Path], inputs: list[Path] = ()) -> None:
+    """Refuse an output folder that would replace the site (or contain it), or that lies inside
+    one of the site's input folders (`inputs`: it would be read back as input, static/ copied
+    into itself)."""
     for p in protected:
         if out_dir == p or p.is_relative_to(out_dir):
             raise BuildError([Diagnostic(str(out_dir), None, "build.output",
                                          f"the output folder would contain {p}; it would be replaced by the site",
                                          "choose a separate output folder, such as public/")])
+    for p in inputs:
+        if out_dir.is_relative_to(p):
+            raise BuildError([Diagnostic(str(out_dir), None, "build.output",
+                                         f"the output folder is inside {p}, which the site reads as input",
+                                         "choose an output folder outside the site's policies, templates and "
+                                         "static folders, such as public/")])
     if out_dir.exists() and (not out_dir.is_dir() or (any(out_dir.iterdir()) and not (out_dir / MARKER).exists())):
         raise BuildError([Diagnostic(str(out_dir), None, "build.output",
                                      "the output folder exists and was not made by this tool; not replacing it",
@@ -113,6 +122,65 @@ def _clean_stale(out_dir: Path) -> None:
             pass
     for d in out_dir.parent.glob(f".{out_dir.name}.old-*"):
         _spawn_rmtree(d)
+
+
+def write_problem(e: OSError, folder: Path) -> BuildError:
+    """A disk or permission failure while writing the site, as a diagnostic with the fix."""
+    import errno
+    fixes = {errno.ENOSPC: "free some space on that disk (or build elsewhere with --out), then build again",
+             errno.EDQUOT: "free some space within your disk quota, then build again",
+             errno.EACCES: "give yourself write permission on that folder, or build elsewhere with --out",
+             errno.EPERM: "give yourself write permission on that folder, or build elsewhere with --out",
+             errno.EROFS: "that disk is read-only: build elsewhere with --out"}
+    where = Path(e.filename).parent if getattr(e, "filename", None) else folder
+    return BuildError([Diagnostic(str(folder), None, "build.output",
+                                  f"cannot write the site in {where}: {e.strerror or e}",
+                                  fixes.get(e.errno, "check that the folder can be written, then build again") +
+                                  "; the previous output was left as it was")])
+
+
+class BuildLock:
+    """One build of an output folder at a time: a second build (another terminal, the preview
+    server and the command line) waits for the first, saying so, instead of sharing its staging
+    folder and journal. An flock on a file beside the output folder: released by the system
+    when the process ends, however it ends."""
+
+    def __init__(self, out_dir: Path, say=None):
+        self.out_dir, self.path = out_dir, out_dir.parent / f".{out_dir.name}.policysite-lock"
+        self.say, self.fd = say, None
+
+    def __enter__(self):
+        try:
+            import fcntl
+        except ImportError:                         # (Windows: no flock; builds are not serialized)
+            return self
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if self.say:
+                self.say(f"another build into {self.out_dir} is running; waiting for it to finish")
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+def _fsync_path(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 JOURNAL = ".policysite-journal"
@@ -249,6 +317,15 @@ class OutputWriter:
         share = len(self.written) / max(1, len(manifest))
         incremental = self.incremental if self.incremental is not None else share <= FULL_SWAP_SHARE
         if self.previous and incremental and out_dir.exists():
+            # The journal promises that the next build completes the move, so what it names must
+            # be on disk before it is: the staged files and their folders are synced first (a
+            # dozen files for a one-policy edit). A reader may see the first pages moved in
+            # before the last for the few milliseconds the moves take; a build killed in
+            # between is completed by the next build before it does anything else.
+            for rel in self.written:
+                _fsync_path(self.stage.joinpath(*_safe_relpath(rel).parts))
+            for folder in self._made | {self.stage}:
+                _fsync_path(folder)
             journal = out_dir.with_name(f".{out_dir.name}{JOURNAL}")
             tmp = journal.with_suffix(".tmp")
             with open(tmp, "w", encoding="utf-8") as f:
@@ -256,8 +333,11 @@ class OutputWriter:
                 f.flush()
                 os.fsync(f.fileno())
             os.replace(tmp, journal)                      # the commit point
+            _fsync_path(journal.parent)
             _apply(out_dir, stage, sorted(self.written), deleted)
             _write_marker(out_dir, manifest)
+            for folder in {out_dir.joinpath(*_safe_relpath(rel).parts).parent for rel in self.written} | {out_dir}:
+                _fsync_path(folder)                       # the moves are durable before the journal goes
             journal.unlink()
             shutil.rmtree(stage, ignore_errors=True)
             return stats, marker_id(out_dir)

@@ -56,6 +56,75 @@ def test_symlink_loop_is_an_error_not_a_traceback(project):
     assert proc.returncode == 1 and "policies/loop.md: error" in proc.stderr and "Traceback" not in proc.stderr
 
 
+def test_symlink_in_static_leading_outside_the_site_is_not_published(project, tmp_path):
+    """static/ follows the rule policies/ follows: a link that leaves the site is an error."""
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private key")
+    (project.root / "static" / "x.txt").symlink_to(secret)
+    (project.root / "static" / "dir").symlink_to(tmp_path, target_is_directory=True)
+    project.write("a.md", GOOD)
+    proc = project.run()
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "static/x.txt: error: symbolic link points outside the site" in proc.stderr
+    assert not (project.out / "static" / "x.txt").exists()
+    assert not any("private key" in f.read_text("utf-8", "replace") for f in project.out.rglob("*.txt")) \
+        if project.out.exists() else True
+
+
+def test_symlink_in_static_inside_the_site_is_published(project):
+    (project.root / "logo.svg").write_text("<svg/>")
+    (project.root / "static" / "logo.svg").symlink_to(project.root / "logo.svg")
+    project.write("a.md", GOOD)
+    project.build()
+    assert (project.out / "static" / "logo.svg").read_text() == "<svg/>"
+
+
+@pytest.mark.parametrize("inside", ["static", "templates", "policies"])
+def test_output_folder_inside_an_input_folder_is_refused(project, inside):
+    project.write("a.md", GOOD)
+    proc = project.run("--out", str(project.root / inside / "public"))
+    assert proc.returncode == 1 and "[build.output]" in proc.stderr and "reads as input" in proc.stderr
+    assert not (project.root / inside / "public").exists()
+
+
+def test_a_full_or_read_only_disk_is_a_clear_error(project, monkeypatch):
+    """(As root, permissions do not stop a write: the failure is injected where the writer stages.)"""
+    import errno
+    from policysite import write
+    project.write("a.md", GOOD)
+    project.build()
+    before = snapshot(project.out)
+    project.write("a.md", GOOD.replace("正文", "新的正文"))
+
+    def full(self, path, data):
+        raise OSError(errno.ENOSPC, "No space left on device", str(self.stage / path))
+    monkeypatch.setattr(write.OutputWriter, "put", full)
+    monkeypatch.setattr(write.OutputWriter, "target", lambda self, path: full(self, path, b""))
+    with pytest.raises(BuildError) as e:
+        project.build()
+    d = e.value.errors[0]
+    assert d.field == "build.output" and "No space left on device" in d.message and "free some space" in d.fix
+    assert snapshot(project.out) == before
+    assert not list(project.root.glob(".public.new-*"))
+
+
+def test_two_builds_of_one_output_wait_for_each_other(project):
+    """A second build waits, saying so, while the first holds the output; then it completes."""
+    from policysite.write import BuildLock
+    project.write("a.md", GOOD)
+    project.build()
+    project.write("b.md", GOOD.replace("好", "另一个"))
+    with BuildLock(project.out.resolve()):
+        proc = subprocess.Popen([sys.executable, str(ROOT / "build.py")], cwd=project.root, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        line = proc.stderr.readline()                 # blocks until the second build says it waits
+        assert "another build into" in line and "waiting" in line
+        assert proc.poll() is None
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert (project.out / "b" / "index.html").exists()
+
+
 @pytest.mark.parametrize("where", ["root", "home", "site", "policies", "templates", "static", "file", "foreign"])
 def test_output_folder_guard(project, tmp_path, where):
     """The build replaces only a folder it made (or an empty one), and never one holding the site."""
