@@ -29,6 +29,7 @@ from .config import THEME_STATIC, Config, load_config
 from .errors import BuildError, Collector, Diagnostic
 from .load import discover, load_sources
 from .model import PageSpec, Site, build_site, plan_pages
+from .scaffold import misplaced_overrides
 from .render import (DocStore, Page, Renderer, fingerprints, plan_index_of, precheck, render_one, render_site,
                      render_site_files, site_files)
 from .write import OutputWriter, WriteStats, _spawn_rmtree, check_target, restore_interrupted
@@ -218,6 +219,7 @@ def load_config_phase(config_path: Path, diag: Collector, out_dir: Path | None =
     cfg = load_config(config_path, diag)
     if not cfg.fatal:                  # a build killed mid-swap: the previous output comes back first
         restore_interrupted(Path(out_dir) if out_dir else cfg.path_of("build.output"))
+        misplaced_overrides(cfg, diag)     # issue 15: overrides/contact.html meant for partials/contact.html
     if cfg.fatal:
         diag.raise_if_errors()
     return cfg
