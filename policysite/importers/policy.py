@@ -67,8 +67,8 @@ def clean_space(s: str) -> str:
 
 # --- Simplified and Traditional ------------------------------------------------------------
 
-_VARIANTS = dict(zip("办厅会员处县电话邮联络传发机构来实门设务数据馆国医学协团银问询热线号码讯编页览阅击点访体关闭扫维护权备识术标导网现当长无碍读适怀间时条节称规则责录开统计类转载链级记书总经营业产资单职齐报纸认证览该为页们这说与亲户",
-                     "辦廳會員處縣電話郵聯絡傳發機構來實門設務數據館國醫學協團銀問詢熱線號碼訊編頁覽閱擊點訪體關閉掃維護權備識術標導網現當長無礙讀適懷間時條節稱規則責錄開統計類轉載鏈級記書總經營業產資單職齊報紙認證覽該為頁們這說與親戶"))
+_VARIANTS = dict(zip("办厅会员处县电话邮联络传发机构来实门设务数据馆国医学协团银问询热线号码讯编页览阅击点访体关闭扫维护权备识术标导网现当长无碍读适怀间时条节称规则责录开统计类转载链级记书总经营业产资单职齐报纸认证览该为页们这说与亲户试暂见议须细际",
+                     "辦廳會員處縣電話郵聯絡傳發機構來實門設務數據館國醫學協團銀問詢熱線號碼訊編頁覽閱擊點訪體關閉掃維護權備識術標導網現當長無礙讀適懷間時條節稱規則責錄開統計類轉載鏈級記書總經營業產資單職齊報紙認證覽該為頁們這說與親戶試暫見議須細際"))
 
 
 def tw(pattern: str) -> str:
@@ -99,6 +99,8 @@ def twc(pattern: str, flags: int = 0) -> re.Pattern:
 FURNITURE = [
     (twc(r"^(您?(当前|现在)?的?(所在)?位置|当前位置|所在位置)\s*[：:]"), "breadcrumb (当前位置)"),
     (twc(r"^(首页|网站首页)\s*[>＞›»/]"), "breadcrumb (当前位置)"),
+    (re.compile(r"^(your )?(current )?(location|position)\s*:|^you are here\s*:", re.I), "breadcrumb (当前位置)"),
+    (re.compile(r"^(print( this page)?|close( this)? window|share( to| on)?\s*:)", re.I), "打印本页 and 关闭窗口"),
     (twc(r"(长者版|关怀版|老年版|适老化|无障碍|读屏|盲人)"), "长者版 and 无障碍 links"),
     (twc(r"(打印本页|打印此页|【\s*打印\s*】|\[\s*打印\s*\]|关闭窗口|关闭本页|【\s*关闭\s*】|\[\s*关闭\s*\]|返回顶部|收藏本页|加入收藏)"),
      "打印本页 and 关闭窗口"),
@@ -108,6 +110,7 @@ FURNITURE = [
     (twc(r"^(上一篇|下一篇|上一条|下一条|相关链接|相关文章|相关阅读|友情链接)"), "links to other pages"),
     (twc(r"(版权所有|ICP备|ICP证|公网安备|网站标识码|网站识别码|技术支持|建议使用.*浏览器|分辨率)"), "footer"),
 ]
+DATE_META_LINE = twc(r"^[^：:，。,]{0,10}(日期|时间)\s*[：:]")
 # Lines that carry the page's metadata: read for the frontmatter, then dropped from the body.
 META_LINE = twc(r"^(发布日期|发布时间|发文日期|成文日期|更新日期|更新时间|修订日期|生效日期|施行日期|实施日期|"
                        r"来源|信息来源|文章来源|发布机构|发文机关|发布单位|作者|编辑|责任编辑|索引号|文号|发文字号|"
@@ -223,6 +226,8 @@ NUMBERING = [   # (kind, pattern): the kinds of numbering; each kind's level is 
     ("1.1", re.compile(r"^\d{1,2}\.\d{1,2}(?![\d.])\.?")),
     ("1.", re.compile(r"^\d{1,2}\s*[.．、](?!\d)")),
     ("（1）", re.compile(r"^[（(]\s*\d{1,2}\s*[)）]")),
+    ("I.", re.compile(r"^(?=[IVX])X{0,3}(IX|IV|V?I{0,3})\.\s")),
+    ("Article 1", re.compile(r"^(Article|Section|Chapter)\s+\d+", re.I)),
 ]
 SENTENCE_END = tuple("。；;！!？?，,")
 
@@ -237,7 +242,8 @@ def numbering_of(text: str) -> str | None:
 def heading_like(block: Block) -> bool:
     """A short line that does not read as a sentence: numbered, or bold as a whole."""
     text = block.text
-    if not text or len(text) > 40 or text.endswith(SENTENCE_END):
+    if not text or len(text) > (100 if text.isascii() else 40) or text.endswith(SENTENCE_END) or \
+            (text.isascii() and text.endswith((".", ":"))):
         return False
     return True
 
@@ -331,7 +337,7 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
                 removed.add(f)
                 meta_lines.append(text)
                 continue
-            if META_LINE.match(text) and len(text) < 160:
+            if (META_LINE.match(text) or DATE_META_LINE.match(text) and DATE_RE.search(text)) and len(text) < 160:
                 removed.add("the page's metadata line (发布日期, 来源 …)")
                 meta_lines.append(text)
                 continue
@@ -340,23 +346,42 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
                 continue
         kept.append(b)
 
-    # 2. a body the page carries twice: a block that repeats a long earlier one
-    seen, once = set(), []
-    for b in kept:
-        key = b.text if b.kind != "table" else repr(b.rows)
-        if len(key) >= 12 and key in seen:
-            removed.add("a second copy of the body")
+    # 2. a body the page carries twice: a run of blocks repeating an earlier run, in the same
+    # order, that holds a quarter of the text (or one long paragraph); a list a policy repeats
+    # under two sections on purpose stays
+    keys = [b.text if b.kind != "table" else repr(b.rows) for b in kept]
+    total = sum(len(k) for k in keys) or 1
+    first: dict[str, int] = {}
+    for i, k in enumerate(keys):
+        first.setdefault(k, i)
+    drop: set[int] = set()
+    i = 0
+    while i < len(keys):
+        j = first[keys[i]]
+        if j == i or len(keys[i]) < 12:
+            i += 1
             continue
-        seen.add(key)
-        once.append(b)
-    kept = once
+        m = 1
+        while i + m < len(keys) and j + m < i and keys[i + m] == keys[j + m]:
+            m += 1
+        chars = sum(len(k) for k in keys[i:i + m])
+        if chars >= 0.25 * total or (m == 1 and chars >= 200):
+            drop.update(range(i, i + m))
+        i += m
+    if drop:
+        removed.add("a second copy of the body")
+        kept = [b for i, b in enumerate(kept) if i not in drop]
 
     # 3. the title: the reader's, else the first short line before the text
     if title:
         title = clean_space(title)
         kept = [b for b in kept if not (b.kind != "table" and b.text == title)] if title else kept
-    elif kept and kept[0].kind in ("p", "h") and heading_like(kept[0]) and not numbering_of(kept[0].text):
-        title = kept[0].text
+    else:
+        title, kept = pick_title(kept, removed)
+    # 试行 under the title: the policy is on trial (the import still writes a draft)
+    trial = False
+    if kept and kept[0].kind == "p" and TRIAL_LINE.fullmatch(kept[0].text):
+        trial = True
         kept = kept[1:]
 
     # 4. an in-page index by text: a 目录 line followed by lines that are later headings
@@ -400,7 +425,8 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
             level = source_levels.index(b.level) + 1
             if kind:
                 levels.setdefault(kind, level)
-        elif heading_like(b) and kind and (b.all_bold or len(text) <= 30):
+        elif heading_like(b) and kind and (b.all_bold or len(text) <= 30 or
+                                           (text.isascii() and len(text.split()) <= 10)):
             if kind in ("1.", "（1）") and not b.all_bold and not levels:
                 level = None         # a plain numbered list in a policy without section headings
             else:
@@ -456,6 +482,8 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
         found.append("contact: " + ", ".join(f"{k} {v}" for k, v in contact.items()))
     else:
         missing.append("no contact block (联系人, 电话, 电子邮件, 地址) found")
+    if trial:
+        missing.append("the text says 试行 (on trial): write  status: trial  instead of draft when you publish")
     what = []
     if heading_count:
         kinds = " ".join(k for k in levels) if levels else ""
@@ -473,6 +501,31 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
     if links_dropped:
         missing.append(f"{links_dropped} link{'s' * (links_dropped != 1)} to the old site kept as text only")
     return Imported(source, label, title, meta, body, found, missing, sorted(removed))
+
+
+TITLE_WORDS = twc(r"(政策|声明|条款|协议|须知|办法|规定|规则|说明|指引|指南|公告|通知|隐私|细则|章程|守则|"
+                  r"policy|statement|terms|notice|privacy|agreement|disclaimer)", re.I)
+TRIAL_LINE = twc(r"[（(]\s*(试行|暂行|征求意见稿)\s*[)）]")
+
+
+def pick_title(kept: list[Block], removed: set) -> tuple[str | None, list[Block]]:
+    """The first short line before the text that names a kind of policy (隐私政策, 网站声明 …),
+    else the first short line; short lines above it (the site's name) go with it."""
+    head = []
+    for i, b in enumerate(kept[:8]):
+        if b.kind not in ("p", "h") or numbering_of(b.text) or not heading_like(b):
+            break
+        if DATE_RE.search(b.text) or re.search(r"[：:]", b.text):
+            continue
+        head.append(i)
+    if not head:
+        return None, kept
+    pick = next((i for i in head if TITLE_WORDS.search(kept[i].text)), head[0])
+    title = kept[pick].text
+    above = [i for i in head if i < pick and len(kept[i].text) <= 12]
+    if above:
+        removed.add("the site's name above the title")
+    return title, [b for i, b in enumerate(kept) if i != pick and i not in above]
 
 
 def find_issuer(meta_lines: list[str], plain: list[str]) -> tuple[str | None, str]:
@@ -508,6 +561,12 @@ def find_dates(meta_lines: list[str], plain: list[str]):
                 how["effective"] = "…起施行" if "施行" in line else "…起生效"
         elif published is None and PUBLISHED_WORDS.search(line):
             published, how["published"] = ds[0], PUBLISHED_WORDS.search(line).group(1)
+    if published is None:                      # "福建省人民政府门户网站 2022-05-01 16:23" under the title
+        for line in plain[:6]:
+            ds = dates_in(line)
+            if ds and len(line) <= 40 and not EFFECTIVE_WORDS.search(line):
+                published, how["published"] = ds[0], "the line under the title"
+                break
     if published is None:                      # the date under the signature (落款)
         for line in reversed(plain[-3:]):
             ds = dates_in(line)
