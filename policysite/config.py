@@ -243,7 +243,25 @@ def load_config(path: Path, collector: Collector) -> Config:
                                'use "s2tw" to convert characters only and keep the wording as written')
     for opt in OPTIONS:
         cfg.values.setdefault(opt.key, opt.default)
+    _warn_stale_today(cfg, collector)
     return cfg
+
+
+STALE_TODAY_DAYS = 7
+
+
+def _warn_stale_today(cfg: Config, collector: Collector) -> None:
+    """issue 15: a pinned build date more than a week behind the clock decides which versions
+    are current as of that day: a policy written effective yesterday shows as upcoming."""
+    pinned = cfg.values.get("site.today")
+    if pinned is None or "site.today" not in cfg.given:
+        return
+    real = dt.date.today()
+    if (real - pinned).days > STALE_TODAY_DAYS:
+        collector.warn(cfg.path, cfg.lines.get("site.today"), "site.today",
+                       f"the build date is pinned to {pinned.isoformat()}, more than a week before today's date: "
+                       f"versions that took effect after {pinned.isoformat()} show as not yet in force (尚未生效)",
+                       "remove `today` to use the build date (pin it only for a reproducible build)")
 
 
 def _key_lines(text: str) -> dict[str, int]:
