@@ -86,13 +86,17 @@ def format_date(value, lang: str) -> str:
 
 def load_strings(dirs: list[Path], out: Collector) -> dict[str, dict[str, str]]:
     strings: dict[str, dict[str, str]] = {}
+    origin: dict[str, Path] = {}                  # key -> the folder whose table brought it (issue 15)
     for lang in LANG_ORDER:
         table: dict[str, str] = {}
         for d in reversed(dirs):                  # overrides last, so they win
             path = d / STRINGS_DIR / f"{lang}.toml"
             if path.exists():
                 try:
-                    table.update(tomllib.loads(path.read_text("utf-8-sig")))
+                    loaded = tomllib.loads(path.read_text("utf-8-sig"))
+                    table.update(loaded)
+                    for key in loaded:
+                        origin.setdefault(key, d)
                 except tomllib.TOMLDecodeError as e:
                     m = re.search(r"line (\d+)", str(e))
                     out.error(path, int(m.group(1)) if m else None, None, f"strings table is not valid TOML: {e}",
@@ -104,8 +108,11 @@ def load_strings(dirs: list[Path], out: Collector) -> dict[str, dict[str, str]]:
     every = set().union(*(t.keys() for t in strings.values()))
     for lang, table in strings.items():
         for key in sorted(every - table.keys()):
-            out.error(dirs[-1] / STRINGS_DIR / f"{lang}.toml", None, key, f"UI string '{key}' is missing for {lang}",
-                      f"add  {key} = \"…\"  (the other languages have it)")
+            # the file to add it to: the one in the folder that brought the key (the site's, not the theme's)
+            out.error(origin.get(key, dirs[-1]) / STRINGS_DIR / f"{lang}.toml", None, key,
+                      f"UI string '{key}' is missing for {lang}",
+                      f"add  {key} = \"…\"  to this file (the other languages have it; a site's strings table "
+                      f"needs only the keys it adds or changes)")
     return strings
 
 
