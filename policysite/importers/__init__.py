@@ -16,7 +16,7 @@ from .html import Unreadable
 from .policy import Imported, convert, frontmatter, slug_for
 
 READERS = {".html": "html", ".htm": "html", ".shtml": "html", ".xhtml": "html", ".docx": "docx",
-           ".txt": "text", ".text": "text", ".md": "text"}
+           ".txt": "text", ".text": "text"}
 MAX_BYTES = 20 * 1024 * 1024
 
 
@@ -42,6 +42,10 @@ def read(path: Path) -> Imported:
     name = str(path)
     kind = READERS.get(path.suffix.lower())
     if kind is None:
+        if path.suffix.lower() == ".md":
+            raise ImportFailed(name, "this is already a Markdown file",
+                               "copy it into the policies folder and give it the frontmatter fields "
+                               "(python build.py new SLUG writes a template)")
         if path.suffix.lower() == ".doc":
             raise ImportFailed(name, "old Word .doc files cannot be read",
                                "open it in Word or WPS and save it as .docx (Word document), then import that")

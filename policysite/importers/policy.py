@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 # --- blocks ---------------------------------------------------------------------
@@ -158,6 +159,7 @@ def _cn_number(s: str) -> int:
 
 
 def dates_in(text: str) -> list[dt.date]:
+    text = unicodedata.normalize("NFKC", text)          # full-width digits: ２０２３年
     out = []
     for m in DATE_RE.finditer(text):
         try:
@@ -207,6 +209,9 @@ def contact_in(lines: list[str]) -> dict[str, str]:
                         if not e:
                             continue
                         value = re.sub(r"\s+", "", e.group()).replace("＠", "@").replace("．", ".").replace("。", ".")
+                        from ..load import EMAIL_RE
+                        if not EMAIL_RE.match(value):          # the build would refuse it
+                            continue
                     if value:
                         found[key] = value
                     break
