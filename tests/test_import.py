@@ -313,3 +313,19 @@ def test_a_list_said_twice_on_purpose_stays_a_body_twice_goes(project, tmp_path)
     md = imported(project, "twice")
     assert md.count("与公共安全直接相关的；") == 2                       # once in each section, not four times
     assert md.count("本说明由东岭市大数据局负责解释。") == 1
+
+
+def test_decimal_outline_numbering_makes_heading_levels(project, tmp_path):
+    path = tmp_path / "rules.txt"
+    path.write_text("数据开放平台使用规则\n1. 总则\n本规则适用于数据开放平台的全部用户。\n1.1 目的\n为规范平台的使用，制定本规则。\n"
+                    "1.2 范围\n本规则适用于平台提供的全部数据服务。\n2. 账户\n2.1 注册\n用户应当使用真实信息注册。\n"
+                    "本规则自2025年1月1日起施行。\n", "utf-8")
+    proc = run_import(project, path, "--slug", "rules")
+    assert proc.returncode == 0, proc.stderr
+    md = imported(project, "rules")
+    assert [line for line in md.splitlines() if line.startswith("#")] == \
+        ["## 1. 总则", "### 1.1 目的", "### 1.2 范围", "## 2. 账户", "### 2.1 注册"]
+    assert 'title: "数据开放平台使用规则"' in md and "effective: 2025-01-01" in md
+    text, page = built_text(project, "rules")
+    assert "用户应当使用真实信息注册。" in text
+    assert [text_of(h).strip() for h in page.xpath("//div[contains(@class,'policy-body')]//h2")] == ["1. 总则", "2. 账户"]

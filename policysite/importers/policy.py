@@ -403,6 +403,8 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
 
     # 5. headings: numbering kinds get levels in the order they first appear as headings
     levels: dict[str, int] = {}
+    # 1. 总则 / 1.1 目的: short "1." lines are headings when "1.1" lines are too
+    decimal_outline = any(b.kind == "p" and numbering_of(b.text) == "1.1" and heading_like(b) for b in kept)
     source_levels = sorted({b.level for b in kept if b.kind == "h"})
     out_lines: list[str] = []
     last_level = 0
@@ -432,7 +434,7 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
                 levels.setdefault(kind, level)
         elif heading_like(b) and kind and (b.all_bold or len(text) <= 30 or
                                            (text.isascii() and len(text.split()) <= 10)):
-            if kind in ("1.", "（1）") and not b.all_bold and not levels:
+            if kind in ("1.", "（1）") and not b.all_bold and not levels and not decimal_outline:
                 level = None         # a plain numbered list in a policy without section headings
             else:
                 level = levels.setdefault(kind, len(levels) + 1)
