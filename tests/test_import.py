@@ -329,3 +329,17 @@ def test_decimal_outline_numbering_makes_heading_levels(project, tmp_path):
     text, page = built_text(project, "rules")
     assert "用户应当使用真实信息注册。" in text
     assert [text_of(h).strip() for h in page.xpath("//div[contains(@class,'policy-body')]//h2")] == ["1. 总则", "2. 账户"]
+
+
+def test_an_index_of_the_sections_in_the_text_is_dropped(project, tmp_path):
+    path = tmp_path / "index.txt"
+    path.write_text("个人信息保护政策\n您可以根据以下索引阅读相关章节：\n一、收集的信息\n二、信息的使用\n三、联系我们\n"
+                    "一、收集的信息\n我们只收集办理业务所必需的信息。\n二、信息的使用\n信息只用于办理您申请的业务。\n"
+                    "三、联系我们\n电话：0000-1111111\n", "utf-8")
+    proc = run_import(project, path, "--slug", "index")
+    assert proc.returncode == 0, proc.stderr
+    md = imported(project, "index")
+    assert md.count("一、收集的信息") == 1 and md.count("三、联系我们") == 1
+    assert [line for line in md.splitlines() if line.startswith("#")] == \
+        ["## 一、收集的信息", "## 二、信息的使用", "## 三、联系我们"]
+    assert "index of the sections" in proc.stdout and 'phone: "0000-1111111"' in md

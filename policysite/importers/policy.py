@@ -401,6 +401,24 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
                 kept = kept[:i] + kept[j:]
             break
 
+    # ... or a run of three or more heading-like lines that all come again later, in order
+    texts = [b.text for b in kept]
+    i = 0
+    while i < len(kept):
+        j = i
+        later = i + 1
+        while j < len(kept) and kept[j].kind in ("p", "h", "li") and heading_like(kept[j]) and numbering_of(texts[j]):
+            try:
+                later = texts.index(texts[j], max(later, j + 1)) + 1
+            except ValueError:
+                break
+            j += 1
+        if j - i >= 3:
+            removed.add("an index of the sections (the site makes its own contents)")
+            kept = kept[:i] + kept[j:]
+            texts = texts[:i] + texts[j:]
+        i += 1
+
     # 5. headings: numbering kinds get levels in the order they first appear as headings
     levels: dict[str, int] = {}
     # 1. 总则 / 1.1 目的: short "1." lines are headings when "1.1" lines are too
@@ -460,7 +478,7 @@ def convert(blocks: list[Block], source: str, kind: str, title: str | None = Non
         meta["title"] = title
         found.append(f"title: {title}")
     else:
-        missing.append("no title found: set  title:  (the file's name was used)")
+        missing.append("no title found: set  title:  (a placeholder, （标题）, was written)")
     issuer, issuer_from = find_issuer(meta_lines, plain)
     if issuer:
         meta["issuer"] = issuer
