@@ -336,9 +336,9 @@ def test_an_index_of_the_sections_in_the_text_is_dropped(project, tmp_path):
     path.write_text("个人信息保护政策\n您可以根据以下索引阅读相关章节：\n一、收集的信息\n二、信息的使用\n三、联系我们\n"
                     "一、收集的信息\n我们只收集办理业务所必需的信息。\n二、信息的使用\n信息只用于办理您申请的业务。\n"
                     "三、联系我们\n电话：0000-1111111\n", "utf-8")
-    proc = run_import(project, path, "--slug", "index")
+    proc = run_import(project, path, "--slug", "sections")
     assert proc.returncode == 0, proc.stderr
-    md = imported(project, "index")
+    md = imported(project, "sections")
     assert md.count("一、收集的信息") == 1 and md.count("三、联系我们") == 1
     assert [line for line in md.splitlines() if line.startswith("#")] == \
         ["## 一、收集的信息", "## 二、信息的使用", "## 三、联系我们"]
