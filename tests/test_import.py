@@ -14,9 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
-from lxml import etree
 
-from conftest import parse_html, text_of
+from conftest import text_of
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 FURNITURE = ["当前位置", "您当前的位置", "长者版", "无障碍", "打印本页", "关闭窗口", "分享到", "浏览次数", "版权所有",

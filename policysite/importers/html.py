@@ -31,7 +31,8 @@ FURNITURE_NAMES = re.compile(
 HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)", re.I)
 UNDERLINE_STYLE = re.compile(r"text-decoration(-line)?\s*:[^;]*underline", re.I)
-META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)""", re.I)
+META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_-]+)|<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_-]+)""",
+                          re.I)
 
 
 class Unreadable(Exception):
@@ -55,7 +56,7 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-16"), "UTF-16"
     m = META_CHARSET.search(data[:8192])
     if m:
-        declared = m.group(1).decode("ascii")
+        declared = (m.group(1) or m.group(2)).decode("ascii")
         try:
             return data.decode(codec_for(declared)), f"{declared.upper()} (the page's charset)"
         except (LookupError, UnicodeDecodeError):
