@@ -269,8 +269,9 @@ def cmd_import(args) -> int:
     policies.mkdir(parents=True, exist_ok=True)
     for p in planned:
         p.path.write_text(p.text, "utf-8")
-        shown = os.path.relpath(p.path)
-        print(checklist(p, shown))
-    print(f"Imported {len(planned)} polic{'ies' if len(planned) != 1 else 'y'} as drafts. "
-          "Preview:  python build.py --drafts")
+        if not args.quiet:
+            print(checklist(p, os.path.relpath(p.path)))
+    if not args.quiet:
+        print(f"Imported {len(planned)} polic{'ies' if len(planned) != 1 else 'y'} as drafts. "
+              "Preview:  python build.py --drafts")
     return 0

@@ -151,7 +151,7 @@ def main_element(root):
     while True:
         children = [c for c in best if isinstance(c.tag, str)]
         heavy = [c for c in children if own(c) >= 0.8 * total]
-        if not heavy:
+        if not heavy or best.tag in ("table", "ul", "ol", "dl"):     # a table or list is read whole
             return best
         best = heavy[0]
 
@@ -333,6 +333,9 @@ def walk(root, base_level: int = 0):
         _text(el.tail, bold, underline, href)
 
     tag = root.tag.lower() if isinstance(root.tag, str) else ""
+    if tag in ("table", "ul", "ol"):                 # the main text is one table or list
+        visit(root)
+        return [x for x in blocks if x.kind == "table" or x.text], images, dropped[0]
     b, u, h = (False, False, None)
     if tag in ("td", "th", "body", "div", "article", "main", "section"):
         b, u, h = inline(root, b, u, h)
