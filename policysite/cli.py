@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 
 from .errors import BuildError, Diagnostic  # noqa: E402
 
-COMMANDS = ("build", "new", "check", "serve")
+COMMANDS = ("build", "new", "check", "serve", "init", "import")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -25,7 +25,8 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="build.py", description="Build a static site of public policy documents.",
-                                epilog="commands: build (default), new <slug>, check --conversions, serve. "
+                                epilog="commands: build (default), new <slug>, check --conversions, serve, init DIR, "
+                                       "import FILE... "
                                        "Run 'python build.py COMMAND --help' for each.")
     sub = p.add_subparsers(dest="command")
     b = sub.add_parser("build", help="build the site (the default)")
@@ -52,6 +53,20 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--out", type=Path, help="output folder (default: a temporary folder)")
+    # issue 15: start a site of one's own, and bring the policies one already publishes
+    i = sub.add_parser("init", help="start a new site in a folder (it builds at once)")
+    i.add_argument("dir", type=Path, help="folder to create (or an empty one)")
+    i.add_argument("--title", default=None, help="site title (default: 政策文件)")
+    i.add_argument("--issuer", default=None, help="the body that issues the policies (发布机构)")
+    i.add_argument("--base-url", default="", help="public URL of the site, such as https://www.example.gov.cn/policies/")
+    i.add_argument("--traditional", default="s2tw", choices=("s2tw", "s2hk", "s2t"),
+                   help="Traditional standard: s2tw (Taiwan, default), s2hk (Hong Kong), s2t (OpenCC)")
+    m = sub.add_parser("import", help="saved web pages, Word files and text → policies/SLUG.md (as drafts)")
+    _common(m)
+    m.add_argument("files", nargs="+", type=Path, metavar="FILE", help=".html/.htm, .docx or .txt files")
+    m.add_argument("--slug", help="address of the policy (default: the title in pinyin)")
+    m.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"), help="language of the file (default: detected)")
+    m.add_argument("--force", action="store_true", help="overwrite a policy file that already exists")
     return p
 
 
@@ -72,6 +87,10 @@ def main(argv: list[str]) -> int:
             return cmd_new(args)
         if args.command == "check":
             return cmd_check(args)
+        if args.command == "init":
+            return cmd_init(args)
+        if args.command == "import":
+            return cmd_import(args)
         if args.command == "serve":
             from .serve import serve
             return serve(args)
@@ -210,4 +229,49 @@ def cmd_check(args) -> int:
         return 2
     from .review import conversion_report
     print(conversion_report(args.config, show_all=args.all))
+    return 0
+
+
+def cmd_init(args) -> int:
+    """issue 15: a new site with this repository's layout (policysite/scaffold.py)."""
+    from .scaffold import ScaffoldError, create_site
+    try:
+        written = create_site(args.dir, title=args.title, issuer=args.issuer, base_url=args.base_url,
+                              traditional=args.traditional)
+    except ScaffoldError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for path in written:
+        print(f"  {path}")
+    config = args.dir / "config.toml"
+    print(f"Created a site in {args.dir}. Build it:  python build.py --config {config}   "
+          f"(then bring your policies:  python build.py import --config {config} FILE...)")
+    return 0
+
+
+def cmd_import(args) -> int:
+    """issue 15: policysite/importers/ reads the files; nothing is written unless every one is sound."""
+    from .config import load_config
+    from .errors import Collector
+    from .importers import checklist, plan
+    diag = Collector()
+    cfg = load_config(args.config, diag)
+    if cfg.fatal:
+        diag.raise_if_errors()
+    policies = cfg.path_of("content.policies_dir")
+    planned, failed = plan(args.files, policies, args.slug, args.lang, args.force, cfg["content.default_lang"])
+    if failed:
+        for f in failed:
+            print(f.format(), file=sys.stderr)
+        print(f"Import failed: {len(failed)} file{'s' if len(failed) != 1 else ''} could not be imported; "
+              "nothing was written.", file=sys.stderr)
+        return 1
+    policies.mkdir(parents=True, exist_ok=True)
+    for p in planned:
+        p.path.write_text(p.text, "utf-8")
+        if not args.quiet:
+            print(checklist(p, os.path.relpath(p.path)))
+    if not args.quiet:
+        print(f"Imported {len(planned)} polic{'ies' if len(planned) != 1 else 'y'} as drafts. "
+              "Preview:  python build.py --drafts")
     return 0

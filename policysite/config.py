@@ -178,7 +178,8 @@ OPTIONS = [
            "links, so the site works under any sub-path."),
     Option("site.footer", _str, "", "Footer line (owner, ICP record number …), in the default script."),
     Option("site.utc_offset", _offset, "+08:00", "Time zone of the dates in policies, as an offset from UTC (used in feeds)."),
-    Option("site.today", _date, None, "Pin the build date (a TOML date) for reproducible builds; default: today."),
+    Option("site.today", _date, None, "Pin the build date (a TOML date, `2026-11-22`) for reproducible builds; a pin more than a week behind the "
+           "clock is warned about (the sample site pins it so that its version 2.1 stays upcoming; `init` writes no pin)."),
     Option("locales", _locales, (), "Extra locales beside the two scripts and English, as `[[locales]]` tables: "
            "`tag`, `prefix`, `standard` (s2tw, s2hk, s2t), `strings`, `speech` (README, Simplified and Traditional)."),
     Option("content.policies_dir", _str, "policies", "Folder of policy sources."),
@@ -293,7 +294,25 @@ def load_config(path: Path, collector: Collector) -> Config:
                                'use "s2tw" to convert characters only and keep the wording as written')
     for opt in OPTIONS:
         cfg.values.setdefault(opt.key, opt.default)
+    _warn_stale_today(cfg, collector)
     return cfg
+
+
+STALE_TODAY_DAYS = 7
+
+
+def _warn_stale_today(cfg: Config, collector: Collector) -> None:
+    """issue 15: a pinned build date more than a week behind the clock decides which versions
+    are current as of that day: a policy written effective yesterday shows as upcoming."""
+    pinned = cfg.values.get("site.today")
+    if pinned is None or "site.today" not in cfg.given:
+        return
+    real = dt.date.today()
+    if (real - pinned).days > STALE_TODAY_DAYS:
+        collector.warn(cfg.path, cfg.lines.get("site.today"), "site.today",
+                       f"the build date is pinned to {pinned.isoformat()}, more than a week before today's date: "
+                       f"versions that took effect after {pinned.isoformat()} show as not yet in force (尚未生效)",
+                       "remove `today` to use the build date (pin it only for a reproducible build)")
 
 
 def _key_lines(text: str) -> dict[str, int]:

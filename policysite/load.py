@@ -233,6 +233,15 @@ def check_contact(node) -> dict[str, str]:
             out[key] = check_text(value_node)
         except FieldError as e:
             raise FieldError(e.found, f"contact.{key}: {e.expected}", e.fix, value_node.start_mark.line) from None
+        wide = re.search(r"[\uff01-\uff5e\u3000\u3002]", out[key]) if key == "email" else None
+        if wide:                  # issue 15: a full-width ＠ (or ．) typed with a Chinese input method
+            c = wide.group()
+            ascii_form = {"\u3000": " ", "\u3002": "."}.get(c, chr(ord(c) - 0xFEE0))
+            fixed = re.sub(r"[\uff01-\uff5e]", lambda m: chr(ord(m.group()) - 0xFEE0), out[key]).replace("\u3002", ".")
+            raise FieldError(f"contact.email {out[key]!r} with the full-width {c!r} (U+{ord(c):04X})",
+                             "an e-mail address in ASCII characters",
+                             f"type the ASCII {ascii_form!r} instead (switch the input method to English): "
+                             f"email: {fixed}", value_node.start_mark.line)
         if key == "email" and not EMAIL_RE.match(out[key]):
             raise FieldError(f"contact.email {out[key]!r}", "an e-mail address such as privacy@example.gov.cn",
                              "write one address, with no spaces, 'mailto:' or name", value_node.start_mark.line)
@@ -382,6 +391,12 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
     except FieldError as e:
         out.error(display, e.line, None, f"found {e.found}, expected {e.expected}", e.fix)
         return None
+    wide = _full_width_colons(fm)         # issue 15: title：隐私政策 typed with a Chinese input method
+    if wide:
+        for n, key in wide:
+            out.error(display, fm_line + n, key, f"the full-width colon '：' (U+FF1A) after '{key}' is not a field separator",
+                      f"type an ASCII colon and a space:  {key}: …")
+        return None
     try:
         root = yaml.compose(fm, Loader=yaml.SafeLoader)
     except yaml.YAMLError as e:
@@ -454,6 +469,14 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
                   meta=meta, lines=lines, body=body, body_line=body_line,
                   digest=hashlib.sha256(data).hexdigest(),
                   meta_digest=hashlib.sha256(repr(sorted((k, repr(v)) for k, v in meta.items())).encode()).hexdigest())
+
+
+_WIDE_COLON = re.compile(r"^\s*(?:-\s+)?([A-Za-z_][A-Za-z0-9_-]*)\s*\uff1a")
+
+
+def _full_width_colons(fm: str) -> list[tuple[int, str]]:
+    """(line within the frontmatter, field name) of every line written  field：value."""
+    return [(n, m.group(1)) for n, line in enumerate(fm.split("\n")) if (m := _WIDE_COLON.match(line))]
 
 
 def example(key: str) -> str:

@@ -33,6 +33,7 @@ from .errors import BuildError, Collector, Diagnostic
 from .load import discover, load_sources
 from .model import Site, build_site
 from .plan import check_paths, plan_index_of, plan_pages
+from .scaffold import misplaced_overrides
 from .render import DocStore, Renderer, precheck
 from .write import (BuildLock, OutputWriter, WriteStats, _spawn_rmtree, check_target, restore_interrupted,
                     write_problem)
@@ -205,6 +206,7 @@ def load_config_phase(config_path: Path, diag: Collector, out_dir: Path | None =
     cfg = load_config(config_path, diag)
     if not cfg.fatal:                  # a build killed mid-swap: the previous output comes back first
         restore_interrupted(Path(out_dir) if out_dir else cfg.path_of("build.output"))
+        misplaced_overrides(cfg, diag)     # issue 15: overrides/contact.html meant for partials/contact.html
     if cfg.fatal:
         diag.raise_if_errors()
     return cfg

@@ -91,13 +91,17 @@ def load_strings(dirs: list[Path], locales: list[Locale], out: Collector) -> dic
     names = list(dict.fromkeys([*(loc.script for loc in locales), *(loc.strings for loc in locales)]))
     base = {loc.strings: loc.script for loc in locales}
     strings: dict[str, dict[str, str]] = {}
+    origin: dict[str, Path] = {}                  # key -> the folder whose table brought it
     for name in names:
         table: dict[str, str] = dict(strings.get(base.get(name, name), {})) if base.get(name, name) != name else {}
         for d in reversed(dirs):                  # overrides last, so they win
             path = d / STRINGS_DIR / f"{name}.toml"
             if path.exists():
                 try:
-                    table.update(tomllib.loads(path.read_text("utf-8-sig")))
+                    loaded = tomllib.loads(path.read_text("utf-8-sig"))
+                    table.update(loaded)
+                    for key in loaded:
+                        origin.setdefault(key, d)
                 except tomllib.TOMLDecodeError as e:
                     m = re.search(r"line (\d+)", str(e))
                     out.error(path, int(m.group(1)) if m else None, None, f"strings table is not valid TOML: {e}",
@@ -110,8 +114,11 @@ def load_strings(dirs: list[Path], locales: list[Locale], out: Collector) -> dic
     every = set().union(*(t.keys() for t in strings.values()))
     for name, table in strings.items():
         for key in sorted(every - table.keys()):
-            out.error(dirs[0] / STRINGS_DIR / f"{name}.toml", None, key, f"UI string '{key}' is missing for {name}",
-                      f"add  {key} = \"…\"  (the other languages have it)")
+            # the file to add it to: the one in the folder that brought the key (the site's, not the theme's)
+            out.error(origin.get(key, dirs[-1]) / STRINGS_DIR / f"{name}.toml", None, key,
+                      f"UI string '{key}' is missing for {name}",
+                      f"add  {key} = \"…\"  to this file (the other languages have it; a site's strings table "
+                      f"needs only the keys it adds or changes)")
     return strings
 
 

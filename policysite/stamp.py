@@ -151,9 +151,18 @@ def unfinished_write(out_dir: Path) -> bool:
         return True
 
 
+# For tests (issue 15): the build's clock, moved by this many nanoseconds, so that a test can
+# make inputs older than the racy window (or newer) without sleeping. Never set in real use.
+CLOCK_ENV = "POLICYSITE_TEST_CLOCK_SHIFT_NS"
+
+
+def clock() -> int:
+    return time.time_ns() + int(os.environ.get(CLOCK_ENV, "0") or 0)
+
+
 def begin() -> int:
     """Call before the build reads its first input; pass the value to `record`."""
-    return time.time_ns()
+    return clock()
 
 
 def check(cfg, out_dir: Path, drafts: bool, cache_dir: Path, seen: dict | None = None) -> dict | None:
@@ -208,12 +217,15 @@ def up_to_date(config_path: Path, out: Path | None, drafts: bool, seen: dict | N
         cfg = load_config(Path(config_path), diag)
     except Exception:                                    # noqa: BLE001 - the full build reports it
         return None
-    if diag.items or getattr(cfg, "fatal", False):
+    if diag.errors or getattr(cfg, "fatal", False):
         return None
     if seen is not None:
         seen["config"] = cfg
     out_dir = Path(out) if out else cfg.path_of("build.output")
     found = check(cfg, out_dir, drafts, cfg.root / CACHE_DIR, seen)
+    # config warnings (a pinned date gone stale since the last build) must be among those replayed
+    if found is not None and not {w.format() for w in diag.warnings} <= set(found.get("warnings", [])):
+        return None
     if found is not None:
         found["out_dir"] = str(out_dir.resolve())
     return found

@@ -194,8 +194,10 @@ def _write_marker(folder: Path, manifest: dict[str, str]) -> None:
     paths = sorted(manifest)
     token = hashlib.sha256(("\n".join(paths) + "\0" + "\n".join(manifest[p] for p in paths)).encode()).hexdigest()[:32]
     tmp = folder / f"{MARKER}.tmp"
-    tmp.write_text("Built by policysite. This folder is replaced on every build.\n"
-                   f"build {token}\n", "utf-8")
+    # issue 15: the folder is published as it is, and nginx, Apache, object storage and GitHub
+    # Pages (with .nojekyll, or from an Actions artifact) serve dot-files: the marker carries
+    # only an opaque token (a hash of the pages themselves) and names no tool, version, path or time
+    tmp.write_text(f"{token}\n", "utf-8")
     os.replace(tmp, folder / MARKER)
 
 

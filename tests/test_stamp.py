@@ -3,13 +3,14 @@
 Every input the stamp covers is changed once here, through the real command line;
 each must make the next build do real work and give what a clean build gives.
 Inputs must be older than the stamp's racy window (2 s) for the stamp to be
-trusted, so the fixture waits that long once.
+trusted: instead of waiting that long, the builds' clock is moved ahead by more
+than the window (stamp.CLOCK_ENV); the window itself is tested with the clock
+moved back, and with a stamp record that says so.
 """
 from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
 
@@ -20,16 +21,19 @@ BODY = "## 一、总则\n\n第{n}号政策的正文。\n"
 SKIPPED = "nothing changed since the last build"
 
 
+AHEAD = str(stamp.RACY_NS + 1_000_000_000)      # every input is older than the racy window
+
+
 def settled(project: Project) -> None:
-    """Build until the stamp is trusted: inputs older than the racy window, then two builds."""
-    time.sleep(stamp.RACY_NS / 1e9 + 0.2)
+    """Build until the stamp is trusted: (inputs older than the racy window) two builds."""
     project.run(check=True)
     proc = project.run(check=True)
     assert SKIPPED in proc.stdout, proc.stdout
 
 
 @pytest.fixture
-def site(project):
+def site(project, monkeypatch):
+    monkeypatch.setenv(stamp.CLOCK_ENV, AHEAD)
     for n in range(3):
         project.policy(f"p{n}.md", BODY.format(n=n), title=f"政策{n}")
     project.policy("p9.md", BODY.format(n=9), title="带未知字段", colour="red")     # a warning to replay
@@ -173,3 +177,15 @@ def test_a_build_error_raised_in_a_worker_arrives_whole():
     back = pickle.loads(pickle.dumps(e))
     assert isinstance(back, BuildError) and back.diagnostics[0].file == "policies/a.md"
     assert back.errors and back.diagnostics[0].line == 3
+
+
+def test_inputs_changed_within_the_racy_window_are_not_trusted(project, monkeypatch):
+    """Through the command line: with the build's clock moved back, every input was changed
+    "just before" the build read it, so no build can vouch for the next; moved ahead, one can."""
+    project.policy("p.md", BODY.format(n=1))
+    monkeypatch.setenv(stamp.CLOCK_ENV, str(-60 * 1_000_000_000))
+    for _ in range(3):
+        assert SKIPPED not in project.run(check=True).stdout
+    monkeypatch.setenv(stamp.CLOCK_ENV, AHEAD)
+    project.run(check=True)
+    assert SKIPPED in project.run(check=True).stdout
