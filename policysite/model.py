@@ -42,8 +42,11 @@ class Version:
 
     @property
     def langs(self) -> list[str]:
-        """Languages this version is published in: both scripts always, English if translated."""
-        return ["zh-Hans", "zh-Hant"] + (["en"] if "en" in self.docs else [])
+        """Languages this version is published in: both scripts when it has a Chinese text (written
+        or translated), English when it has an English one. (Issue 16: a version written only in
+        English is published only in English: no converted "Traditional" copy of English text.)"""
+        chinese = any(lang != "en" for lang in self.docs)
+        return (["zh-Hans", "zh-Hant"] if chinese else []) + (["en"] if "en" in self.docs else [])
 
 
 @dataclass
@@ -214,7 +217,9 @@ def plan_pages(site: Site) -> list[PageSpec]:
     pages: list[PageSpec] = []
     add = pages.append
     new = tuple.__new__          # PageSpec(...) without the named tuple's Python-level __new__
-    home_langs = ["zh-Hans", "zh-Hant"] + (["en"] if any("en" in p.shown.docs for p in site.policies) else [])
+    # Chinese home pages always; an English one when some policy is shown in English (translated,
+    # or written only in English: issue 16, so an English-only policy has a home page to be listed on)
+    home_langs = ["zh-Hans", "zh-Hant"] + (["en"] if any("en" in p.shown.langs for p in site.policies) else [])
     for var, pre in with_prefixes(home_langs):
         add(page("home", var, pre))
     for p in site.policies:

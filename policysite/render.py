@@ -417,15 +417,27 @@ class Renderer:
             "canonical": base_url + spec.url if base_url and not notfound else None,
             "hreflang": [{"lang": a["lang"], "href": base_url + a["url"]} for a in alternates]
             if base_url and not notfound else [],
-            "x_default": base_url + (page_url(spec.kind, Variant(self.default, var.elder), spec.slug, spec.version) or "")
-            if base_url else None,
+            # (issue 16: no x-default when the default script has no such page, e.g. an English-only policy)
+            "x_default": base_url + x_page
+            if base_url and (x_page := page_url(spec.kind, Variant(self.default, var.elder), spec.slug, spec.version)) is not None
+            else None,
+            "site_url": base_url,            # issue 16: printed pages carry their permanent address
             "today": site.today, "static": url("static/"),
             "feed": url(feed_path(lang, self.default)) if base_url else None,
             "speech_lang": speech_lang(lang, cfg["scripts.traditional"]),
         }
         if spec.kind == "home":
-            ctx["entries"] = [self.entry(p, lang, var, page_url) for p in site.policies
-                              if lang in p.shown.langs]
+            # Issue 16: by issuer, then title (in the default script on both Chinese home pages, so
+            # they list in the same order); a Chinese home page also lists a policy written only in
+            # English (the entry says so and links to it), the English one only what is in English.
+            listed = [p for p in site.policies if lang in p.shown.langs or (lang != "en" and "en" in p.shown.langs)]
+            entries = [self.entry(p, lang, var, page_url) for p in listed]
+
+            def order(e):
+                by = e["doc"] if lang == "en" or e["lang"] else self.meta(e["version"], self.default)
+                return by.issuer, by.title, e["policy"].slug
+            ctx["entries"] = sorted(entries, key=order)
+            ctx["recent"] = max(entries, key=lambda e: (e["changed"], e["policy"].slug), default=None)
         elif spec.kind == "notfound":
             pass
         else:
@@ -445,9 +457,15 @@ class Renderer:
                 "description": doc.summary or doc.title,
             })
             if spec.kind in ("policy", "version"):
+                body = _POLICY_HREF.sub(lambda m: 'href="' + html.escape(url(
+                    (any_url("policy", m.group(1)) or "") + (m.group(2) or ""))) + '"', doc.html)
+                # Issue 16: every key clause starts with a visually hidden label (GOV.UK's warning-text
+                # pattern), so screen readers and read-aloud say it is one. Only here: the changes page
+                # compares the documents without it.
+                body = body.replace('<strong class="key-clause">', '<strong class="key-clause"><span class="visually-hidden">'
+                                    + html.escape(self.strings[lang]["key_clause_sr"]) + '</span>')
                 ctx.update({
-                    "body": _POLICY_HREF.sub(lambda m: 'href="' + html.escape(url(
-                        (any_url("policy", m.group(1)) or "") + (m.group(2) or ""))) + '"', doc.html),
+                    "body": body,
                     "is_permalink": spec.kind == "version",
                     "has_key_clauses": 'class="key-clause"' in doc.html,
                 })
@@ -483,45 +501,28 @@ class Renderer:
         if found is not None:
             return found
         from . import changes as diffing                 # imported when first needed: most builds compare nothing
-        t = self.strings[lang]
-        labels = diffing.Labels(t["ins_start"], t["ins_end"], t["del_start"], t["del_end"])
-        cs = diffing.diff_sections(old.html, new.html, t["footnotes_title"])
-
-        def title(sec):
-            return sec.title if sec and sec.title else t["preamble"]
-
-        sections = []
-        for sc in cs.changed:
-            blocks = []
-            for b in sc.blocks:
-                if b.op == "equal":
-                    continue
-                if b.op == "modify":
-                    body = diffing.inline_html(b.old, b.new, labels)
-                elif b.op in ("insert", "delete"):
-                    body = diffing.whole_html(b.op, b.new or b.old, labels)
-                else:
-                    body = html.escape(b.new or b.old)
-                other = b.other and {"number": b.other.number, "title": title(b.other.new or b.other.old)}
-                blocks.append({"op": b.op, "html": body, "other": other})
-            title_html = diffing.inline_html(sc.old.title, sc.new.title, labels) if sc.title_changed else \
-                html.escape(title(sc.new or sc.old))
-            sections.append({
-                "number": sc.number, "op": sc.op, "title": title(sc.new or sc.old), "title_html": title_html,
-                "title_changed": sc.title_changed, "blocks": blocks, "unchanged": sc.counts["equal"],
-                "old_id": sc.old.id if sc.old else None, "new_id": sc.new.id if sc.new else None})
-        counts = cs.counts
-        result = {"sections": sections, "counts": counts, "changed": len(sections)}
+        # issue 16: the page's content (sections grouped under their chapter, tables compared as
+        # tables) is built in changes.page_data, beside the comparison itself
+        result = diffing.page_data(old.html, new.html, self.strings[lang])
         self.store.put(key, result)
         return result
 
     def entry(self, policy: Policy, lang: str, var: Variant, page_url) -> dict:
         v = policy.shown
-        doc = self.meta(v, lang)
+        # issue 16: a policy not published in this page's language (written only in English) is
+        # listed in its own language, linked to its page there ("lang" says which)
+        own = lang if lang in v.langs else v.langs[0]
+        doc = self.meta(v, own)
+        var = var if own == lang else Variant(own, var.elder)
         upcoming = next((u for u in policy.versions if u.state == UPCOMING and u is not v), None)
+        # issue 16: when the policy last changed: the newest version's publication (or effective) date
+        newest = policy.latest
+        changed = newest.meta.get("published") or newest.effective
+        changed = changed.date() if isinstance(changed, dt.datetime) else changed
         return {"policy": policy, "version": v, "doc": doc, "url": page_url("policy", var, policy.slug),
                 "history_url": page_url("history", var, policy.slug) if len(policy.versions) > 1 else None,
-                "upcoming": upcoming}
+                "upcoming": upcoming, "lang": None if own == lang else own, "changed": changed,
+                "changed_version": newest}
 
 
 def page_url_of(plan_index: dict):
