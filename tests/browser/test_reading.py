@@ -414,7 +414,14 @@ def test_read_aloud_from_a_chosen_paragraph_by_tap_and_by_keyboard(new_page, got
     other = page.locator(".policy-body p").nth(6)
     other.click()
     assert spoken(page)[-1]["text"] == " ".join(other.text_content().split())
-    page.locator("[data-speech-action=stop]").click()
+    # a tap on the paragraph being read pauses and resumes; Esc stops
+    other.click()
+    assert page.locator("[data-speech-status]").inner_text() == "已暂停。"
+    other.click()
+    assert page.locator("[data-speech-status]").inner_text().startswith("正在朗读")
+    page.keyboard.press("Escape")
+    assert page.locator("[data-speech-action=play]").is_enabled()
+    assert page.locator(".speech-current").count() == 0
     # by keyboard: Enter on the pick button, Tab to a paragraph, Enter
     pick.focus()
     page.keyboard.press("Enter")

@@ -229,7 +229,10 @@
   article.addEventListener("click", function (ev) {
     if (!picking && !reading) return;
     var i = chosen(ev.target);
-    if (i >= 0) start(i);
+    if (i < 0) return;
+    // a tap on the paragraph being read pauses or resumes (the toolbar may be scrolled away)
+    if (reading && !picking && i === current) { if (paused) resume(false); else pause(false); return; }
+    start(i);
   });
   article.addEventListener("keydown", function (ev) {
     if (!picking) return;
@@ -239,13 +242,18 @@
     if (i >= 0) { ev.preventDefault(); start(i); }
   });
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Escape" && picking) { pick(false); if (buttons.pick) buttons.pick.focus(); }
+    if (ev.key !== "Escape") return;
+    if (picking) { pick(false); if (buttons.pick) buttons.pick.focus(); }
+    else if (reading) { synth.cancel(); reset(""); }         // Esc stops reading, wherever the reader is
   });
 
   buttons.play.addEventListener("click", function () { start(0); });
   if (buttons.pick) buttons.pick.addEventListener("click", function () { pick(!picking); });
-  buttons.pause.addEventListener("click", function () { synth.pause(); paused = true; show(); say("paused"); buttons.resume.focus(); });
-  buttons.resume.addEventListener("click", function () { synth.resume(); paused = false; show(); say("playing", current); buttons.pause.focus(); });
+  // (focus moves to the button that replaces the one pressed, not when a paragraph was tapped)
+  function pause(focus) { synth.pause(); paused = true; show(); say("paused"); if (focus) buttons.resume.focus(); }
+  function resume(focus) { synth.resume(); paused = false; show(); say("playing", current); if (focus) buttons.pause.focus(); }
+  buttons.pause.addEventListener("click", function () { pause(true); });
+  buttons.resume.addEventListener("click", function () { resume(true); });
   buttons.stop.addEventListener("click", function () { synth.cancel(); reset(""); buttons.play.focus(); });
   window.addEventListener("pagehide", function () { token++; synth.cancel(); });
 })();
