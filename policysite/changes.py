@@ -42,6 +42,8 @@ class Section:
     level: int
     title: str
     blocks: list[str] = field(default_factory=list)
+    # the table rows among the blocks: block text -> (its cells, the header cells of its table)
+    rows: dict[str, tuple[list[str], list[str]]] = field(default_factory=dict)
 
     @property
     def key(self) -> str:
@@ -68,6 +70,8 @@ class _BlockParser:
         self.buf: list[str] | None = None     # text of the block being read
         self.buf_tag = ""
         self.cells: list[str] | None = None   # cells of the table row being read
+        self.header_row = False               # the row being read has header cells only
+        self.table_head: list[str] = []       # the header row of the table being read
         self.skip = 0                         # inside a footnote back-link
         self.heading_id: str | None = None
 
@@ -106,9 +110,14 @@ class _BlockParser:
         elif tag == "tr":
             self._flush()
             self.cells = []
+            self.header_row = True
+        elif tag == "table":
+            self._flush()
+            self.table_head = []
         elif tag in ("td", "th"):
             self._flush()
             self.buf, self.buf_tag = [], tag
+            self.header_row = self.header_row and tag == "th"
         elif tag in LEAF_BLOCKS:
             self._flush()
             self.buf, self.buf_tag = [], tag
@@ -116,7 +125,7 @@ class _BlockParser:
         elif tag == "li":
             self._flush()
             self.buf, self.buf_tag = [], "li"
-        elif tag in ("ul", "ol", "table", "blockquote", "div", "hr"):
+        elif tag in ("ul", "ol", "blockquote", "div", "hr"):
             self._flush()
         elif tag == "br" and self.buf is not None:
             self.buf.append("\n")
@@ -134,7 +143,14 @@ class _BlockParser:
             self._flush()
             cells, self.cells = self.cells, None
             if any(cells):
-                self.sections[-1].blocks.append(" | ".join(cells))
+                text = " | ".join(cells)
+                sec = self.sections[-1]
+                sec.blocks.append(text)
+                if self.header_row:
+                    self.table_head = cells
+                    sec.rows.setdefault(text, (cells, []))
+                else:
+                    sec.rows.setdefault(text, (cells, self.table_head))
 
     def handle_data(self, data):
         if self.skip:
@@ -382,3 +398,102 @@ def inline_html(old: str, new: str, labels: Labels) -> str:
 
 def whole_html(op: str, text: str, labels: Labels) -> str:
     return _wrap("+" if op == "insert" else "-", text, labels)
+
+
+# --- the changes page's content ------------------------------------------------------
+
+def _row_html(old: tuple | None, new: tuple | None, op: str, labels: Labels) -> str:
+    """A changed table row as a table: its table's header row, then the row, compared cell by cell."""
+    cells_old, head_old = old or ([], [])
+    cells_new, head_new = new or ([], [])
+    head = head_new or head_old
+    if op == "modify" and len(cells_old) == len(cells_new):
+        cells = [inline_html(a, b, labels) for a, b in zip(cells_old, cells_new)]
+    elif op == "modify":                      # the columns changed: the old row, then the new one
+        return (_table(head, [[whole_html("delete", c, labels) for c in cells_old],
+                              [whole_html("insert", c, labels) for c in cells_new]]))
+    elif op == "insert":
+        cells = [whole_html("insert", c, labels) if c else "" for c in cells_new]
+    elif op == "delete":
+        cells = [whole_html("delete", c, labels) if c else "" for c in cells_old]
+    else:                                     # moved: the row as it is
+        cells = [html.escape(c) for c in (cells_new or cells_old)]
+    return _table(head, [cells])
+
+
+def _table(head: list[str], rows: list[list[str]]) -> str:
+    out = ['<table class="diff-table">']
+    if head:
+        out.append("<thead><tr>" + "".join(f'<th scope="col">{html.escape(h)}</th>' for h in head) + "</tr></thead>")
+    out.append("<tbody>" + "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows) + "</tbody>")
+    out.append("</table>")
+    return "".join(out)
+
+
+def page_data(old_html: str, new_html: str, t) -> dict:
+    """What the changes page shows, from the two versions' body HTML and the UI strings `t`:
+    the changed sections grouped under their chapter (the top-level section they belong to,
+    shown as a heading even when it did not change itself), each block's differences as HTML
+    (a table row as a table, compared cell by cell), and the counts."""
+    labels = Labels(t["ins_start"], t["ins_end"], t["del_start"], t["del_end"])
+    cs = diff_sections(old_html, new_html, t["footnotes_title"])
+
+    def title(sec):
+        return sec.title if sec and sec.title else t["preamble"]
+
+    def section_data(sc: SectionChange) -> dict:
+        blocks = []
+        for b in sc.blocks:
+            if b.op == "equal":
+                continue
+            row_old = sc.old.rows.get(b.old) if sc.old and b.old is not None else None
+            row_new = sc.new.rows.get(b.new) if sc.new and b.new is not None else None
+            if row_old or row_new:
+                body, table = _row_html(row_old, row_new, b.op, labels), True
+            elif b.op == "modify":
+                body, table = inline_html(b.old, b.new, labels), False
+            elif b.op in ("insert", "delete"):
+                body, table = whole_html(b.op, b.new or b.old, labels), False
+            else:
+                body, table = html.escape(b.new or b.old), False
+            other = b.other and {"number": b.other.number, "title": title(b.other.new or b.other.old)}
+            blocks.append({"op": b.op, "html": body, "table": table, "other": other})
+        title_html = inline_html(sc.old.title, sc.new.title, labels) if sc.title_changed else \
+            html.escape(title(sc.new or sc.old))
+        return {"number": sc.number, "op": sc.op, "title": title(sc.new or sc.old), "title_html": title_html,
+                "title_changed": sc.title_changed, "blocks": blocks, "unchanged": sc.counts["equal"],
+                "old_id": sc.old.id if sc.old else None, "new_id": sc.new.id if sc.new else None}
+
+    groups: list[dict] = []
+    by_chapter: dict[int, dict] = {}           # id(chapter's SectionChange) -> its group
+    # the chapter being read in each version: a sub-section belongs to the chapter before it in
+    # the version it is in (the new one, or the old one for a deleted sub-section)
+    chapter_new: SectionChange | None = None
+    chapter_old: SectionChange | None = None
+
+    def group_of(ch: SectionChange | None) -> dict:
+        g = by_chapter.get(id(ch))
+        if g is None:
+            if ch is not None and ch.op != "equal":
+                g = {"chapter": section_data(ch), "changed": True, "sections": []}
+            else:                              # a chapter that did not change itself: its title only
+                head = (ch.new or ch.old) if ch else None
+                g = {"chapter": {"title": title(head), "number": None}, "changed": False, "sections": []}
+            by_chapter[id(ch)] = g
+            groups.append(g)
+        return g
+
+    for sc in cs.sections:
+        sec = sc.new or sc.old
+        if sec.level <= 2:                     # a chapter (h2), the preamble or the notes
+            if sc.new:
+                chapter_new = sc
+            if sc.old:
+                chapter_old = sc
+            if sc.op != "equal":
+                group_of(sc)
+            continue
+        if sc.op != "equal":
+            group_of(chapter_new if sc.new else chapter_old)["sections"].append(section_data(sc))
+    changed = len(cs.changed)
+    return {"groups": groups, "counts": cs.counts, "changed": changed}

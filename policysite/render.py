@@ -402,7 +402,7 @@ class Renderer:
                     todo.append(node.template.value)
 
     def diff(self, version: Version, previous: Version, locale: Locale) -> dict:
-        """The changes page's content: sections matched, differences marked up."""
+        """The changes page's content: sections matched, differences marked up (changes.page_data)."""
         new, old = self.view(version, locale), self.view(previous, locale)
         lang = locale.tag
         key = self.store.key("diff", _digest(old.html), _digest(new.html), lang,
@@ -411,35 +411,9 @@ class Renderer:
         if found is not None:
             return found
         from . import changes as diffing                 # imported when first needed: most builds compare nothing
-        t = self.strings[locale.strings]
-        labels = diffing.Labels(t["ins_start"], t["ins_end"], t["del_start"], t["del_end"])
-        cs = diffing.diff_sections(old.html, new.html, t["footnotes_title"])
-
-        def title(sec):
-            return sec.title if sec and sec.title else t["preamble"]
-
-        sections = []
-        for sc in cs.changed:
-            blocks = []
-            for b in sc.blocks:
-                if b.op == "equal":
-                    continue
-                if b.op == "modify":
-                    body = diffing.inline_html(b.old, b.new, labels)
-                elif b.op in ("insert", "delete"):
-                    body = diffing.whole_html(b.op, b.new or b.old, labels)
-                else:
-                    body = html.escape(b.new or b.old)
-                other = b.other and {"number": b.other.number, "title": title(b.other.new or b.other.old)}
-                blocks.append({"op": b.op, "html": body, "other": other})
-            title_html = diffing.inline_html(sc.old.title, sc.new.title, labels) if sc.title_changed else \
-                html.escape(title(sc.new or sc.old))
-            sections.append({
-                "number": sc.number, "op": sc.op, "title": title(sc.new or sc.old), "title_html": title_html,
-                "title_changed": sc.title_changed, "blocks": blocks, "unchanged": sc.counts["equal"],
-                "old_id": sc.old.id if sc.old else None, "new_id": sc.new.id if sc.new else None})
-        counts = cs.counts
-        result = {"sections": sections, "counts": counts, "changed": len(sections)}
+        # the page's content (sections grouped under their chapter, tables compared as tables)
+        # is built in changes.page_data, beside the comparison itself
+        result = diffing.page_data(old.html, new.html, self.strings[locale.strings])
         self.store.put(key, result)
         return result
 

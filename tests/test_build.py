@@ -96,7 +96,9 @@ def test_policy_page_structure(project):
     assert body.find(".//table") is not None
     assert body.find(".//sup[@id='fnref:1']") is not None
     key = body.find(".//strong[@class='key-clause']")
-    assert text_of(key) == "您使用本网站即表示同意本政策。"
+    # (issue 16) a key clause starts with a visually hidden label that screen readers say
+    assert text_of(key) == "重要条款：您使用本网站即表示同意本政策。"
+    assert text_of(key.find("span[@class='visually-hidden']")) == "重要条款："
     text = text_of(body)
     assert "第一条 本条款" in text and "1.1 子条款" in text      # numbering stays as written
     contact = text_of(doc.find(".//section[@class='contact']"))

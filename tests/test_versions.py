@@ -151,7 +151,7 @@ def test_changes_page_summary_and_section_matching(site):
     doc = site.page("privacy/2.0/changes/")
     assert text_of(doc.find(".//h1")) == "第 1.0 版到第 2.0 版的变化"
     summary = doc.find(".//section[@class='changes-summary']")
-    items = [text_of(li).split() for li in summary.iterfind(".//ol/li")]
+    items = [text_of(li).split() for li in summary.iterfind("ul/li")]
     # the inserted section is "added"; 信息的保存 changed; 联系我们 only moved from 三 to 四 (its title changed)
     assert items == [["二、人脸识别", "新增"], ["三、信息的保存", "修改"], ["四、联系我们", "修改"]]
     assert "共 3 个部分有变化：修改 2 个，新增 1 个，删除 0 个；另有 1 个部分没有变化。" in text_of(summary)
@@ -179,7 +179,7 @@ def test_changes_are_character_level_with_ins_del_markers_and_sr_text(site):
 
 def test_changes_between_current_and_upcoming_version(site):
     doc = site.page("privacy/2.1/changes/")
-    items = [text_of(li).split() for li in doc.find(".//section[@class='changes-summary']").iterfind(".//ol/li")]
+    items = [text_of(li).split() for li in doc.find(".//section[@class='changes-summary']").iterfind("ul/li")]
     assert items == [["三、信息的保存", "修改"], ["四、联系我们", "修改"]]
     section = next(s for s in sections(doc) if "信息的保存" in text_of(s.find("h3")))
     block = section.find(".//div[@class='change-block change-block-delete']")

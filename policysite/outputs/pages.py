@@ -5,6 +5,7 @@ variant's locale and mode decide the strings, the script, the switches and the a
 """
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 
@@ -105,7 +106,11 @@ def context(spec: PageSpec, ctx: Context) -> dict:
         "canonical": base_url + spec.url if base_url and not notfound else None,
         "hreflang": [{"lang": a["lang"], "href": base_url + a["url"]} for a in alternates]
         if base_url and not notfound else [],
-        "x_default": base_url + (page_url(spec.kind, fallback, spec.slug, spec.version) or "") if base_url else None,
+        # no x-default where the default locale has no such page (a policy written only in English)
+        "x_default": base_url + x_page
+        if base_url and (x_page := page_url(spec.kind, fallback, spec.slug,
+                                            spec.version)) is not None else None,
+        "site_url": base_url,                  # printed pages carry their permanent address
         "today": site.today, "static": url("static/"),
         "feed": url(locale.prefix + "feed.xml") if base_url else None,
         "speech_lang": locale.speech,
@@ -115,17 +120,37 @@ def context(spec: PageSpec, ctx: Context) -> dict:
 
 
 def _home(values: dict, spec: PageSpec, ctx: Context, any_url) -> None:
-    locale = spec.variant.locale
-    values["entries"] = [_entry(p, spec, ctx) for p in ctx.site.policies if locale in p.shown.locales]
+    """The policies by issuer, then title (in the default locale's text on every Chinese home
+    page, so they list in the same order); a Chinese home page also lists a policy written only in
+    English (the entry says so and links to it), the English one only what is in English."""
+    locale, default = spec.variant.locale, ctx.site.variants.default
+    listed = [p for p in ctx.site.policies if locale in p.shown.locales
+              or (locale.script != EN and not any(loc.converts for loc in p.shown.locales))]
+    entries = [_entry(p, spec, ctx) for p in listed]
+
+    def order(e):
+        by = e["doc"] if locale.script == EN or e["lang"] else ctx.content.meta(e["version"], default)
+        return by.issuer, by.title, e["policy"].slug
+    values["entries"] = sorted(entries, key=order)
+    values["recent"] = max(entries, key=lambda e: (e["changed"], e["policy"].slug), default=None)
 
 
 def _entry(policy: Policy, spec: PageSpec, ctx: Context) -> dict:
     v, var = policy.shown, spec.variant
+    # a policy not published in this page's locale (written only in English) is listed in its
+    # own, linked to its page there ("lang" says which)
+    own = var.locale if var.locale in v.locales else v.locales[0]
+    if own != var.locale:
+        var = var.with_locale(own)
     upcoming = next((u for u in policy.versions if u.state == UPCOMING and u is not v), None)
-    return {"policy": policy, "version": v, "doc": ctx.content.meta(v, var.locale),
+    newest = policy.latest              # when the policy last changed: its newest version's date
+    changed = newest.meta.get("published") or newest.effective
+    changed = changed.date() if isinstance(changed, dt.datetime) else changed
+    return {"policy": policy, "version": v, "doc": ctx.content.meta(v, own),
             "url": ctx.page_url("policy", var, policy.slug),
             "history_url": ctx.page_url("history", var, policy.slug) if len(policy.versions) > 1 else None,
-            "upcoming": upcoming}
+            "upcoming": upcoming, "lang": None if own == spec.variant.locale else own.tag, "changed": changed,
+            "changed_version": newest}
 
 
 def _notfound(values, spec, ctx, any_url) -> None:
@@ -156,9 +181,14 @@ def _policy_page(values: dict, spec: PageSpec, ctx: Context, any_url) -> dict:
 def _policy(values: dict, spec: PageSpec, ctx: Context, any_url) -> None:
     _policy_page(values, spec, ctx, any_url)
     url, doc = values["url"], values["doc"]
+    body = _POLICY_HREF.sub(lambda m: 'href="' + html.escape(url(
+        (any_url("policy", m.group(1)) or "") + (m.group(2) or ""))) + '"', doc.html)
+    # every key clause starts with a visually hidden label (GOV.UK's warning-text pattern), so
+    # screen readers and read-aloud say it is one; only here: the changes page compares without it
+    body = body.replace('<strong class="key-clause">', '<strong class="key-clause"><span class="visually-hidden">'
+                        + html.escape(values["t"]["key_clause_sr"]) + '</span>')
     values.update({
-        "body": _POLICY_HREF.sub(lambda m: 'href="' + html.escape(url(
-            (any_url("policy", m.group(1)) or "") + (m.group(2) or ""))) + '"', doc.html),
+        "body": body,
         "is_permalink": spec.kind == "version",
         "has_key_clauses": 'class="key-clause"' in doc.html,
     })

@@ -57,7 +57,8 @@ LINES = """(el) => {
 
 @pytest.mark.parametrize("url", [POLICY, POLICY_HANT])
 def test_rendered_lines_hold_at_most_40_characters(url, page, goto, cjk_font):
-    """Count the characters on each rendered line of the long paragraphs (a wide desktop window)."""
+    """Count the characters on each rendered line of the long paragraphs (a wide desktop window):
+    the column is 38 em at 24 px, so some 38 characters a line, never more than 40."""
     goto(page, url)
     paragraphs = page.locator("main .policy-body p")
     counted = 0
@@ -69,8 +70,10 @@ def test_rendered_lines_hold_at_most_40_characters(url, page, goto, cjk_font):
         assert len(lines) >= 2
         most = max(line["cjk"] for line in lines)
         widest = max(line["em"] for line in lines)
+        # (a 38 em line can hold a character or two more where punctuation pairs such as 》《 are
+        # trimmed by half; never more than the 40 of the rules)
         assert most <= 40, f"/{url}: a line of {most} CJK characters in {p.inner_text()[:30]}…"
-        assert widest <= 40.01, f"/{url}: a line {widest:.1f} em wide in {p.inner_text()[:30]}…"
+        assert widest <= 38.01, f"/{url}: a line {widest:.1f} em wide in {p.inner_text()[:30]}…"
         assert most >= 30, f"/{url}: lines of only {most} characters: is the column too narrow?"
         counted += 1
     assert counted >= 3, f"/{url}: too few long paragraphs to measure"
@@ -81,22 +84,22 @@ def test_text_size_line_height_spacing_and_alignment(sp, page, goto):
     goto(page, sp.url)
     body = page.evaluate("(() => { const s = getComputedStyle(document.body); "
                          "return {size: parseFloat(s.fontSize), lh: parseFloat(s.lineHeight)}; })()")
-    assert body["size"] >= 22, f"/{sp.url}: body text is {body['size']} px, 长者版 needs at least 22 px"
+    assert body["size"] >= 24, f"/{sp.url}: body text is {body['size']} px, 长者版 needs at least 24 px (18 pt)"
     assert body["lh"] >= 1.8 * body["size"] - 0.01, f"/{sp.url}: body line height {body['lh']} px < 1.8 × {body['size']}"
     small = page.evaluate("""() => [...document.querySelectorAll('body *')].filter(el =>
         el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden'
         && [...el.childNodes].some(n => n.nodeType === 3 && n.data.trim())
-        && parseFloat(getComputedStyle(el).fontSize) < 22 && !el.closest('.skip-link'))
+        && parseFloat(getComputedStyle(el).fontSize) < 24 && !el.closest('.skip-link'))
       .map(el => el.outerHTML.slice(0, 80) + ' ' + getComputedStyle(el).fontSize)""")
-    assert not small, f"/{sp.url}: text under 22 px: {small}"
+    assert not small, f"/{sp.url}: text under 24 px: {small}"
     blocks = page.evaluate(TEXT_METRICS, TEXT_BLOCKS)
     assert blocks, f"/{sp.url}: no text found in main"
     for b in blocks:
-        assert b["fontSize"] >= 22, f"/{sp.url}: {b['html']} is {b['fontSize']} px"
+        assert b["fontSize"] >= 24, f"/{sp.url}: {b['html']} is {b['fontSize']} px"
         assert b["lineHeight"] >= 1.8 * b["fontSize"] - 0.01, f"/{sp.url}: {b['html']} line height {b['lineHeight']}"
         assert b["textAlign"] in ("left", "start") and b["direction"] == "ltr", f"/{sp.url}: {b['html']} is {b['textAlign']}"
-        # Lines of at most 40 CJK characters: the text column is at most 40 em wide (a CJK character is 1 em).
-        assert b["contentWidth"] <= 40 * b["fontSize"] + 0.5, \
+        # Lines of at most 38 CJK characters: the text column is at most 38 em wide (a CJK character is 1 em).
+        assert b["contentWidth"] <= 38 * b["fontSize"] + 0.5, \
             f"/{sp.url}: {b['html']} is {b['contentWidth'] / b['fontSize']:.1f} characters wide"
         if b["gapToNextP"] is not None:
             assert b["gapToNextP"] >= 1.5 * b["lineHeight"] - 0.5, \
@@ -180,7 +183,7 @@ def test_text_size_steps_up_to_at_least_30px_remembered_and_reflows(page, goto):
     page.set_viewport_size({"width": 320, "height": 640})
     goto(page, POLICY)
     larger, smaller = page.locator("[data-text-size='1']"), page.locator("[data-text-size='-1']")
-    assert smaller.is_disabled() and body_size(page) == 22
+    assert smaller.is_disabled() and body_size(page) == 24
     sizes = [body_size(page)]
     while larger.is_enabled():
         larger.click()
@@ -202,11 +205,12 @@ def test_text_size_steps_up_to_at_least_30px_remembered_and_reflows(page, goto):
     goto(page, POLICY)
     while smaller.is_enabled():
         smaller.click()
-    assert body_size(page) == 22
+    assert body_size(page) == 24
 
 
 def test_high_contrast_mode_is_remembered(page, goto):
     goto(page, POLICY)
+    page.locator("[data-more]").click()
     button = page.locator("[data-contrast]")
     assert button.get_attribute("aria-pressed") == "false"
     before = parse_rgb(page.evaluate("getComputedStyle(document.body).backgroundColor"))
@@ -219,6 +223,7 @@ def test_high_contrast_mode_is_remembered(page, goto):
     assert page.locator("[data-contrast]").get_attribute("aria-pressed") == "true"
     goto(page, "zh-hant/elder/")
     assert page.evaluate("document.documentElement.classList.contains('contrast')")
+    page.locator("[data-more]").click()
     page.locator("[data-contrast]").click()
     page.reload()
     assert not page.evaluate("document.documentElement.classList.contains('contrast')")
@@ -228,6 +233,7 @@ def test_high_contrast_mode_is_remembered(page, goto):
 def test_focus_outline_contrast_at_least_7_to_1(contrast_mode, page, goto):
     goto(page, POLICY)
     if contrast_mode:
+        page.locator("[data-more]").click()
         page.locator("[data-contrast]").click()
         page.reload()
     stops = tab_stops(page)
@@ -254,14 +260,18 @@ FAKE_SPEECH = """
   window.__speech = calls;
   const fake = {
     speaking: false, paused: false, pending: false,
-    speak(u) { calls.push({op: 'speak', text: u.text, lang: u.lang}); },
+    speak(u) { calls.push({op: 'speak', text: u.text, lang: u.lang}); window.__current = u; },
     cancel() { calls.push({op: 'cancel'}); },
     pause() { calls.push({op: 'pause'}); },
     resume() { calls.push({op: 'resume'}); },
-    getVoices() { return []; },
+    getVoices() { return [{lang: 'zh-CN', name: 'zh-CN'}, {lang: 'zh-TW', name: 'zh-TW'}, {lang: 'en-GB', name: 'en-GB'}]; },
     addEventListener() {}, removeEventListener() {},
   };
   Object.defineProperty(window, 'speechSynthesis', {value: fake, configurable: true});
+  // (the real utterance accepts only the browser's own SpeechSynthesisVoice objects)
+  window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; this.lang = ''; this.voice = null; } };
+  // the utterance being spoken ends (one utterance a paragraph: the next one is spoken then)
+  window.__speechEnd = () => { const u = window.__current; window.__current = null; if (u && u.onend) u.onend({}); };
 })();
 """
 
@@ -283,20 +293,24 @@ def test_read_aloud_speaks_the_policy_in_the_page_script(url, lang, new_page, go
     speech = page.locator("[data-speech]")
     assert speech.is_visible()
     buttons = {a: page.locator(f"[data-speech-action={a}]") for a in ("play", "pause", "resume", "stop")}
-    assert buttons["play"].is_enabled() and buttons["pause"].is_disabled() and buttons["stop"].is_disabled()
+    assert buttons["play"].is_enabled() and buttons["pause"].is_hidden() and buttons["stop"].is_hidden()
+    buttons["play"].click()
     for b in buttons.values():
         box = b.bounding_box() if b.is_visible() else None
         assert box and box["width"] >= 60 and box["height"] >= 60
-    buttons["play"].click()
+    title = page.locator("main h1").inner_text().strip()
+    first_para = " ".join(page.locator(".policy-body p").first.text_content().split())
+    for _ in range(80):                       # paragraph by paragraph, up to the body's first
+        texts = [c["text"] for c in page.evaluate("window.__speech") if c["op"] == "speak"]
+        if first_para in texts:
+            break
+        page.evaluate("window.__speechEnd()")
     calls = page.evaluate("window.__speech")
     spoken = [c for c in calls if c["op"] == "speak"]
     assert spoken, calls
     assert all(c["lang"].startswith(lang) for c in spoken), {c["lang"] for c in spoken}
-    title = page.locator("main h1").inner_text().strip()
     assert spoken[0]["text"] == title
-    text = " ".join(c["text"] for c in spoken)
-    first_para = page.locator(".policy-body p").first.inner_text().strip()
-    assert " ".join(first_para.split()) in text
+    assert first_para in [c["text"] for c in spoken]
     toc_heading = page.locator("#toc-heading").inner_text().strip()
     assert toc_heading not in [c["text"] for c in spoken], "the table of contents is not read out"
     assert buttons["play"].is_disabled() and buttons["pause"].is_enabled() and buttons["stop"].is_enabled()
@@ -306,7 +320,7 @@ def test_read_aloud_speaks_the_policy_in_the_page_script(url, lang, new_page, go
     buttons["stop"].click()
     ops = [c["op"] for c in page.evaluate("window.__speech") if c["op"] != "speak"]
     assert ops[-3:] == ["pause", "resume", "cancel"], ops
-    assert buttons["play"].is_enabled() and buttons["stop"].is_disabled()
+    assert buttons["play"].is_enabled() and buttons["stop"].is_hidden()
 
 
 @pytest.mark.parametrize("how", NO_SPEECH)
@@ -317,13 +331,16 @@ def test_read_aloud_hidden_without_speech_synthesis(how, new_page, goto):
     assert not page.evaluate("!!window.speechSynthesis")
     assert page.locator("[data-toolbar]").is_visible(), "the rest of the toolbar still works"
     assert page.locator("[data-speech]").is_hidden()
+    page.locator("[data-more]").click()
     assert not page.locator("[data-speech-action]:visible").count()
     assert not page.errors, page.errors
 
 
 def test_read_aloud_shown_with_the_browser_speech_synthesis(page, goto):
     goto(page, POLICY)
-    has = page.evaluate("!!(window.speechSynthesis && window.speechSynthesis.speak)")
+    # offered only when this browser has a voice for the page's language (headless Chromium has none)
+    has = page.evaluate("""!!(window.speechSynthesis && window.speechSynthesis.speak &&
+        window.speechSynthesis.getVoices().some(v => /^zh[-_](CN|SG|Hans)/i.test(v.lang)))""")
     assert page.locator("[data-speech]").is_visible() == has
 
 
@@ -344,5 +361,5 @@ def test_readable_without_javascript(url, new_page, goto):
     assert page.locator(".mode-switch").is_visible()
     assert page.locator(".lang-switch a").first.is_visible()
     if url.startswith("elder/"):
-        assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 22
+        assert page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)") >= 24
         assert page.locator("[data-toolbar]").is_hidden(), "no dead buttons without JavaScript"

@@ -164,6 +164,8 @@ CLIPPED = """() => {
   for (const el of document.body.querySelectorAll('*')) {
     if (!el.getClientRects().length || el.classList.contains('skip-link')) continue;
     const s = getComputedStyle(el);
+    // text visually hidden on purpose (a 1 px clipped box: words for screen readers only) is not lost
+    if (s.clipPath !== 'none' && el.getBoundingClientRect().width <= 1) continue;
     const clips = v => v === 'hidden' || v === 'clip';
     if ((clips(s.overflowX) && el.scrollWidth > el.clientWidth + 1) ||
         (clips(s.overflowY) && el.scrollHeight > el.clientHeight + 1))
