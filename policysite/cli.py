@@ -131,7 +131,7 @@ def cmd_build(args) -> int:
     start = time.perf_counter()
     if "config" in seen:                 # OpenCC's dictionaries load on another core while the build starts
         from .script import preload
-        preload(seen["config"]["scripts.traditional"])
+        preload(seen["config"]["scripts.traditional"], seen["config"].path_of("scripts.phrases"))  # issue 14
     from .pipeline import build
     laps.append(("imports", time.perf_counter() - start))
     result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,

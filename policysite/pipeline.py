@@ -355,7 +355,7 @@ def build(config_path: Path = Path("config.toml"), out_dir: Path | None = None, 
 
     diag = Collector()
     cfg = load_config_phase(Path(config_path), diag, out_dir)
-    script.preload(cfg["scripts.traditional"])       # on another core, while the build reads and plans
+    script.preload(cfg["scripts.traditional"], cfg.path_of("scripts.phrases"))   # on another core, while the build reads and plans
     engine = engine_fingerprint()
     cache_dir = cfg.root / CACHE_DIR
     if state is None:

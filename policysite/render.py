@@ -178,7 +178,8 @@ class Renderer:
                           f"create the folder, or remove the [theme] {key.split('.')[1]} line to use the default theme")
         self.strings = {k: Strings(v) for k, v in load_strings(self.template_dirs or dirs, out).items()}
         phrases_path = cfg.path_of("scripts.phrases")
-        self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out))
+        self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out),
+                                   quotes=cfg["scripts.quotes"])            # issue 14: quotation marks
         self.allowlist = Allowlist.from_config(cfg)
         self.allow_fp = _digest(repr(self.allowlist))
         self.store = store or DocStore()
@@ -193,7 +194,7 @@ class Renderer:
             keep_trailing_newline=True, bytecode_cache=bytecode)
         self.env.filters["date"] = format_date
         # what conversion depends on: the profile and both phrase tables
-        self.conv_fp = self.cfg["scripts.traditional"] + "|" + _digest(repr(self.converter.phrases))
+        self.conv_fp = _digest(self.converter.fingerprint())   # issue 14: profile, quotes, site phrases
         self.links = state.links if state is not None else {}      # facts of each document, by content
         self.used_facts: set[str] = set()
         self.metas = state.meta if state is not None else {}       # view key -> metadata-only view
