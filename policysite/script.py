@@ -47,8 +47,14 @@ def _opencc(config: str):
 
 def _preload(lib, config: str | None, profile: str, phrases_path: Path | None) -> None:
     if config is None:
-        tables = load_phrases(phrases_path, Collector())       # its problems are reported by the build
-        config = tables_config(profile, tables)
+        try:
+            diag = Collector()
+            tables = load_phrases(phrases_path, diag)
+            if diag.errors:
+                return                                       # the build reports them
+            config = tables_config(profile, tables)
+        except Exception:                                    # noqa: BLE001 - the build reports it
+            return
     converter = opencc_capi.open_with_c_api(lib, config)
     if converter is not None:
         _LOADED.setdefault(config, converter)

@@ -157,11 +157,16 @@ def _config(profile: str, site_hant: tuple, site_hans: tuple) -> str:
     tables, std = project_tables(), standard(profile)
     if profile.startswith("s2"):
         exact = dict(site_hant)
-        first = [_dict(folder, exact), _dict(folder, tables.to_hant)]
-        segment = first + [_dict(folder, {w: w for w in tables.segment_only})]
+        # the site's entries win over the project's: a project entry or word that holds a site key
+        # (个人信息 around the site's 信息) is left out, or segmentation would take it whole
+        project = {k: v for k, v in tables.to_hant.items() if not any(s in k for s in exact)}
+        words = {w: w for w in tables.segment_only if not any(s in w for s in exact)}
+        first = [_dict(folder, exact), _dict(folder, project)]
+        segment = first + [_dict(folder, words)]
         regional = std["to-hant"]
     else:
-        exact = {**tables.to_hans, **dict(site_hans)}
+        site = dict(site_hans)
+        exact = {**{k: v for k, v in tables.to_hans.items() if not any(s in k for s in site)}, **site}
         first = [_dict(folder, exact), _dict(folder, std["to-hans"])]
         segment = list(first)
         regional = {}
