@@ -47,6 +47,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--conversions", action="store_true",
                    help="list characters with several Traditional forms, with the form chosen and its context")
     c.add_argument("--all", action="store_true", help="with --conversions: list every occurrence, not the first few")
+    # issue 14: machine-readable report, and an exit status to gate publishing on
+    c.add_argument("--format", choices=("text", "json"), default="text", help="with --conversions: text or json")
+    c.add_argument("--strict", action="store_true",
+                   help="with --conversions: exit 1 while a high-risk place has no phrase entry or reviewed mark")
     s = sub.add_parser("serve", help="build, serve on 127.0.0.1 and rebuild on every change")
     _common(s)
     s.add_argument("--host", default="127.0.0.1")
@@ -209,5 +213,6 @@ def cmd_check(args) -> int:
         print("error: say what to check, such as  python build.py check --conversions", file=sys.stderr)
         return 2
     from .review import conversion_report
-    print(conversion_report(args.config, show_all=args.all))
-    return 0
+    report, open_high = conversion_report(args.config, show_all=args.all, fmt=args.format)
+    print(report)
+    return 1 if args.strict and open_high else 0

@@ -79,6 +79,12 @@ def expand_rules(rules: dict) -> tuple[dict[str, str], dict[str, str], list[str]
         add(k, v, pr["why"])
     for k, v in pr.get("except", {}).items():
         add(k, v, "不准 is 不準 (not accurate) here, before " + k[2:])
+    age = rules.get("age")
+    if age:
+        for w, wv in age["after"].items():
+            add(w, wv, age["why"])
+            for n, nv in age["numerals"].items():
+                add(n + w, nv + wv, age["why"])
     return entries, reasons, segment
 
 
