@@ -239,15 +239,15 @@ class Converter:
 
 
 def _requote(text: str, marks: dict[str, str]) -> str:
-    """Quotation marks one for one; a ‘ or ’ between two Latin letters or digits is an
-    apostrophe (don’t, users’) and stays."""
+    """Quotation marks one for one; a ‘ or ’ beside a Latin letter or digit is an apostrophe
+    or English quotation (don’t, users’, 用户’s) and stays."""
     out = list(text)
     for i, c in enumerate(out):
         if c in marks:
             if c in "‘’":
                 prev_ascii = i > 0 and text[i - 1].isascii() and text[i - 1].isalnum()
                 next_ascii = i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()
-                if (c == "’" and prev_ascii) or (c == "‘" and next_ascii):
+                if prev_ascii or next_ascii:
                     continue
             out[i] = marks[c]
     return "".join(out)

@@ -79,6 +79,12 @@ def expand_rules(rules: dict) -> tuple[dict[str, str], dict[str, str], list[str]
         add(k, v, pr["why"])
     for k, v in pr.get("except", {}).items():
         add(k, v, "不准 is 不準 (not accurate) here, before " + k[2:])
+    for name in ("jin", "gan", "bei", "zhi"):                   # a word, and the characters before it that OpenCC joins
+        rule = rules.get(name)
+        for w, wv in (rule or {}).get("words", {}).items():
+            add(w, wv, rule["why"])
+            for b, bv in rule.get("before", {}).items():
+                add(b + w, bv + wv, rule["why"])
     age = rules.get("age")
     if age:
         for w, wv in age["after"].items():
@@ -158,8 +164,11 @@ def _config(profile: str, site_hant: tuple, site_hans: tuple) -> str:
     base = json.loads((OPENCC_DATA / f"{profile}.json").read_text("utf-8"))
     cfg = dict(base)
     cfg["normalization"] = [{**n, "dict": _absolute(n["dict"])} for n in base.get("normalization", [])]
-    seg = _absolute(base["segmentation"]["dict"])
     chain = [_absolute(step["dict"]) for step in base["conversion_chain"]]
+    # s2t and t2s have no segmentation (the text is one segment, matched longest first in the
+    # chain): segment with their first step's dictionaries, as s2tw segments with its own
+    segmentation = base.get("segmentation", {"type": "mmseg", "dict": base["conversion_chain"][0]["dict"]})
+    seg = _absolute(segmentation["dict"])
     tables, std = project_tables(), standard(profile)
     if profile.startswith("s2"):
         exact = dict(site_hant)
@@ -177,7 +186,7 @@ def _config(profile: str, site_hant: tuple, site_hans: tuple) -> str:
         segment = list(first)
         regional = {}
     identity = _dict(folder, {v: v for v in exact.values()})
-    cfg["segmentation"] = {**base["segmentation"], "dict": _front(segment, seg, "union")}
+    cfg["segmentation"] = {**segmentation, "dict": _front(segment, seg, "union")}
     steps = [_front(first, chain[0], "short_circuit")]
     for i, d in enumerate(chain[1:], 1):
         last = i == len(chain) - 1

@@ -330,7 +330,7 @@ def test_check_conversions_report(project):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "policies/p.md" in out
-    assert "发 → 髮" in out and "发 → 發" in out and "后 → 後" in out
-    assert "line 9: 头【发→髮】与发布" in out
-    assert "\n  于 →" not in out                           # the marked 于 is not up for review
+    assert "HIGH RISK" in out and "发→發" in out and "后→後" in out
+    assert "policies/p.md:9: 头【发→髮】与发布" in out
+    assert "【于→" not in out                              # the marked 于 is not up for review
     assert not (project.out).exists()                    # not part of the site
