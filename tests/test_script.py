@@ -136,6 +136,22 @@ def test_c_api_converts_exactly_as_the_package_does(profile, sample_text):
     assert native.convert("\n".join(sample_text)) == package.convert("\n".join(sample_text))
 
 
+@pytest.mark.parametrize("profile", ["s2tw", "s2hk", "s2t"])
+def test_c_api_converts_the_generated_configurations_as_the_package_does(profile, sample_text):
+    """The build's own configurations (OpenCC's, with the project's tables in front: tables.py)
+    load and convert the same through the C API and through the package's class."""
+    lib = opencc_capi.c_api()
+    if lib is None:
+        pytest.skip("this platform's OpenCC module exports no C API; the build uses the package's class")
+    c = Converter(profile, load_phrases(None, Collector()))
+    for target in ("zh-Hant", "zh-Hans"):
+        config = c.config(target)
+        native, package = opencc_capi.open_with_c_api(lib, config), opencc.OpenCC(config)
+        assert native is not None, config
+        joined = "\n".join(sample_text[:400])
+        assert native.convert(joined) == package.convert(joined)
+
+
 @pytest.fixture
 def fresh_loads(monkeypatch):
     monkeypatch.setattr(script, "_LOADED", {})
