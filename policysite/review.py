@@ -234,6 +234,9 @@ def review(config_path: Path) -> tuple[list[Place], list[str], str, Collector]:
             found += scan(src.display, src.body, src.body_line, "")
             if src.lang == "zh-Hans":
                 rev.two_ways(found)
+            elif not found:
+                notes.append(f"{src.display} (Traditional): none of the {len(TRADITIONAL_VOCABULARY)} Taiwan words "
+                             "a Mainland reader would misread (policysite/review_terms.toml) occurs.")
             places += found
     return places, notes, cfg["scripts.traditional"], diag
 
