@@ -30,7 +30,7 @@ from .errors import Collector
 from .markup import POLICY_LINK, RenderedDoc, render_markdown
 from .model import UPCOMING, PageSpec, Policy, Site, Variant, Version, feed_path, variants
 from .sanitize import RESERVED_IDS, Allowlist
-from .script import Converter, load_phrases
+from .script import Converter, load_phrases, standard_strings
 
 STRINGS_DIR = "strings"
 LANG_ORDER = ("zh-Hans", "zh-Hant", "en")
@@ -176,7 +176,10 @@ class Renderer:
             if key in cfg.given and not cfg.path_of(key).is_dir():
                 out.error(cfg.path, cfg.lines.get(key), key, f"templates folder not found: {cfg.path_of(key)}",
                           f"create the folder, or remove the [theme] {key.split('.')[1]} line to use the default theme")
-        self.strings = {k: Strings(v) for k, v in load_strings(self.template_dirs or dirs, out).items()}
+        tables = load_strings(self.template_dirs or dirs, out)
+        # issue 14: the Traditional standard's own interface forms (strings/zh-Hant.s2hk.toml)
+        tables.get("zh-Hant", {}).update(standard_strings(self.template_dirs or dirs, cfg["scripts.traditional"], out))
+        self.strings = {k: Strings(v) for k, v in tables.items()}
         phrases_path = cfg.path_of("scripts.phrases")
         self.converter = Converter(cfg["scripts.traditional"], load_phrases(phrases_path, out),
                                    quotes=cfg["scripts.quotes"])            # issue 14: quotation marks

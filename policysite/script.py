@@ -274,3 +274,22 @@ AMBIGUOUS = {
 杠:杠/槓 挂:掛/罣 累:累/纍 别:別/彆 参:參/蔘 当:當/噹 苏:蘇/甦 曲:曲/麴 朱:朱/硃 秋:秋/鞦
 """.split())
 }
+
+
+def standard_strings(dirs: list[Path], profile: str, out: Collector) -> dict[str, str]:
+    """The interface strings of one Traditional standard where they differ from zh-Hant.toml:
+    strings/zh-Hant.<standard>.toml in the template folders (the site's over the theme's), so that
+    the interface and the converted body text write a word alike."""
+    from .tables import STANDARD_OF
+    name = STANDARD_OF.get(profile, profile)
+    table: dict[str, str] = {}
+    for d in reversed(dirs):                       # overrides last, so they win
+        path = d / "strings" / f"zh-Hant.{name}.toml"
+        if path.exists():
+            try:
+                table.update(tomllib.loads(path.read_text("utf-8-sig")))
+            except tomllib.TOMLDecodeError as e:
+                m = re.search(r"line (\d+)", str(e))
+                out.error(path, int(m.group(1)) if m else None, None, f"strings table is not valid TOML: {e}",
+                          'write entries as  key = "text"')
+    return table

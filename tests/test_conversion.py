@@ -248,3 +248,19 @@ def test_review_of_a_traditional_source_flags_taiwan_vocabulary(project):
     project.build()
     text = "".join(project.page("t/").getroot().itertext())
     assert "本网站透过网络提供服务，应用程序不会共享您的信息，黑客攻击时请退出登录。" in text
+
+
+def test_hong_kong_interface_strings_agree_with_hong_kong_body_text(project):
+    """s2hk writes 閲; so do the interface strings (strings/zh-Hant.s2hk.toml), and Taiwan keeps 閱."""
+    project.config(CONFIG.format(profile="s2hk", quotes="regional"))
+    project.policy("p.md", "## 一、说明\n\n请阅读本政策。\n", title="隐私")
+    project.build()
+    page = project.page("zh-hant/p/")
+    text = "".join(page.getroot().itertext())
+    assert "請閲讀本政策" in text and "閱" not in text
+    elder = (project.out / "zh-hant/elder/p/index.html").read_text("utf-8")
+    assert "閲讀工具" in elder and "閱" not in elder
+    project.config(CONFIG.format(profile="s2tw", quotes="regional"))
+    project.build()
+    elder = (project.out / "zh-hant/elder/p/index.html").read_text("utf-8")
+    assert "閱讀工具" in elder and "閲" not in elder
