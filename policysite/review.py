@@ -247,7 +247,8 @@ def _where(p: Place) -> str:
 
 def conversion_report(config_path: Path, show_all: bool = False, fmt: str = "text") -> tuple[str, int]:
     """The report and the number of open high-risk places."""
-    places, notes, profile, _ = review(config_path)
+    places, notes, profile, diag = review(config_path)
+    notes = [d.format() for d in diag.errors] + notes          # (a phrase table with errors, say)
     open_high = sum(p.open for p in places)
     order = {r: n for n, r in enumerate(RISKS)}
     places.sort(key=lambda p: (order[p.risk], bool(p.decided_by), p.file, p.line))
