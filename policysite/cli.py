@@ -48,6 +48,10 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--conversions", action="store_true",
                    help="list characters with several Traditional forms, with the form chosen and its context")
     c.add_argument("--all", action="store_true", help="with --conversions: list every occurrence, not the first few")
+    # issue 14: machine-readable report, and an exit status to gate publishing on
+    c.add_argument("--format", choices=("text", "json"), default="text", help="with --conversions: text or json")
+    c.add_argument("--strict", action="store_true",
+                   help="with --conversions: exit 1 while a high-risk place has no phrase entry or reviewed mark")
     s = sub.add_parser("serve", help="build, serve on 127.0.0.1 and rebuild on every change")
     _common(s)
     s.add_argument("--host", default="127.0.0.1")
@@ -150,7 +154,7 @@ def cmd_build(args) -> int:
     start = time.perf_counter()
     if "config" in seen:                 # OpenCC's dictionaries load on another core while the build starts
         from .script import preload
-        preload(seen["config"]["scripts.traditional"])
+        preload(seen["config"]["scripts.traditional"], seen["config"].path_of("scripts.phrases"))  # issue 14
     from .pipeline import build
     laps.append(("imports", time.perf_counter() - start))
     result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,
@@ -228,8 +232,9 @@ def cmd_check(args) -> int:
         print("error: say what to check, such as  python build.py check --conversions", file=sys.stderr)
         return 2
     from .review import conversion_report
-    print(conversion_report(args.config, show_all=args.all))
-    return 0
+    report, open_high = conversion_report(args.config, show_all=args.all, fmt=args.format)
+    print(report)
+    return 1 if args.strict and open_high else 0
 
 
 def cmd_init(args) -> int:

@@ -187,6 +187,9 @@ OPTIONS = [
     Option("scripts.default", _choice(*SCRIPTS), "zh-Hans", "Script served at the site root; the other gets a /zh-hant/ or /zh-hans/ prefix."),
     Option("scripts.traditional", _profile, "s2tw", "OpenCC profile for Simplified → Traditional: s2tw, s2hk or s2t."),
     Option("scripts.phrases", _str, "phrases.toml", "Site phrase table that wins over OpenCC (optional file)."),
+    # issue 14: quotation marks per standard (policysite/standards.toml)
+    Option("scripts.quotes", _choice("regional", "keep"), "regional", "Quotation marks in converted text: "
+           "\"regional\" writes each standard's (「」『』 for s2tw and s2hk), \"keep\" keeps “” ‘’."),
     Option("theme.templates_dir", _str, "templates", "Folder of the site's own templates and `strings/`: each file "
            "replaces the default theme's file of the same name (optional)."),
     Option("theme.overrides_dir", _str, "overrides", "A second folder of template overrides, searched before "

@@ -361,7 +361,7 @@ def run(request: BuildRequest, state: State | None = None,
 
     diag = Collector()
     cfg = load_config_phase(Path(request.config_path), diag, request.out_dir)
-    script.preload(cfg["scripts.traditional"])       # on another core, while the build reads and plans
+    script.preload(cfg["scripts.traditional"], cfg.path_of("scripts.phrases"))   # on another core, while the build reads and plans
     engine = engine_fingerprint()
     cache_dir = cfg.root / CACHE_DIR
     use_cache = request.use_cache

@@ -35,8 +35,8 @@ from .markup import POLICY_LINK, RenderedDoc, render_markdown
 from .model import Site, Version
 from .plan import KINDS
 from .sanitize import RESERVED_IDS, Allowlist
-from .script import Converter, load_phrases
-from .variants import EN, SCRIPTS, Locale
+from .script import Converter, load_phrases, standard_strings
+from .variants import EN, HANT, SCRIPTS, Locale
 
 STRINGS_DIR = "strings"
 
@@ -191,15 +191,22 @@ class Renderer:
                 out.error(cfg.path, cfg.lines.get(key), key, f"templates folder not found: {cfg.path_of(key)}",
                           f"create the folder, or remove the [theme] {key.split('.')[1]} line to use the default theme")
         self.variants = site.variants
-        self.strings = {k: Strings(v) for k, v in
-                        load_strings(self.template_dirs or dirs, list(self.variants), out).items()}
+        dirs_found = self.template_dirs or dirs
+        tables = load_strings(dirs_found, list(self.variants), out)
+        # each Traditional locale's standard has its own interface forms (strings/zh-Hant.s2hk.toml:
+        # 閲 where Hong Kong's body text writes 閲), so the interface and the body agree
+        for loc in self.variants:
+            if loc.script == HANT and (loc.strings != HANT or loc.standard == cfg["scripts.traditional"]):
+                tables[loc.strings].update(standard_strings(dirs_found, loc.standard, out))
+        self.strings = {k: Strings(v) for k, v in tables.items()}
         phrases = load_phrases(cfg.path_of("scripts.phrases"), out)
-        self.converter = Converter(cfg["scripts.traditional"], phrases)       # the site's own standard
+        quotes = cfg["scripts.quotes"]                               # the standard's quotation marks
+        self.converter = Converter(cfg["scripts.traditional"], phrases, quotes=quotes)   # the site's own standard
         # one converter per standard a locale uses (Taiwan and Hong Kong side by side, say)
         self.converters = {cfg["scripts.traditional"]: self.converter}
         for loc in self.variants:
             if loc.standard and loc.standard not in self.converters:
-                self.converters[loc.standard] = Converter(loc.standard, phrases)
+                self.converters[loc.standard] = Converter(loc.standard, phrases, quotes=quotes)
         self.allowlist = Allowlist.from_config(cfg)
         self.allow_fp = _digest(repr(self.allowlist))
         self.store = store or DocStore()
@@ -214,9 +221,7 @@ class Renderer:
             keep_trailing_newline=True, bytecode_cache=bytecode)
         self.env.filters["date"] = format_date
         # what conversion depends on: the profile and both phrase tables
-        self.conv_fp = self.cfg["scripts.traditional"] + "|" + _digest(repr(self.converter.phrases))
-        if len(self.converters) > 1:
-            self.conv_fp += "|" + ",".join(sorted(self.converters))
+        self.conv_fp = _digest("|".join(c.fingerprint() for _, c in sorted(self.converters.items())))
         self.links = links if links is not None else {}      # facts of each document, by content
         self.used_facts: set[str] = set()
         self.metas = metas if metas is not None else {}       # view key -> metadata-only view

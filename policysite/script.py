@@ -10,8 +10,6 @@ Part of the render stage. OpenCC does the conversion; on top of it:
 from __future__ import annotations
 
 import atexit
-import ctypes
-import os
 import re
 import threading
 import tomllib
@@ -20,9 +18,12 @@ from pathlib import Path
 
 import opencc
 
+from . import opencc_capi
 from .errors import Collector
+from .tables import config_for as tables_config
+from .tables import project_tables, standard
 
-DEFAULT_PHRASES = Path(__file__).with_name("phrases.toml")
+DEFAULT_PHRASES = Path(__file__).with_name("phrases.toml")      # (read by tables.py)
 # Back conversion profile matching each Traditional standard.
 TO_HANS_PROFILE = {"s2tw": "tw2s", "s2twp": "tw2sp", "s2hk": "hk2s", "s2hkp": "hk2s", "s2t": "t2s"}
 SKIP_TAGS = {"code", "pre", "script", "style", "kbd", "samp", "var"}
@@ -30,100 +31,62 @@ CONVERTED_ATTRS = ("alt", "title", "aria-label", "content")
 NC_MARK = re.compile(r"\{\{(.+?)\}\}", re.S)     # inline no-convert marker in plain text fields
 
 
-_LOADED: dict = {}                          # profile -> its converter (anything with .convert(str))
-_LOADING: dict[str, threading.Thread] = {}  # profile -> the thread loading it (see preload)
+_LOADED: dict = {}                          # config -> its converter (anything with .convert(str))
+_LOADING: dict[str, threading.Thread] = {}  # config -> the thread loading it (see preload)
+_REQUESTED: set = set()                     # (profile, site phrase table) preloaded
 
 
-def _opencc(profile: str):
-    if profile not in _LOADED:
+def _opencc(config: str):
+    """The converter of a profile name ("s2tw") or of a configuration file's path."""
+    if config not in _LOADED:
         settle()                   # its load, or another: one at a time (OpenCC does not say two may overlap)
-        if profile not in _LOADED:
-            _LOADED[profile] = opencc.OpenCC(profile)
-    return _LOADED[profile]
+        if config not in _LOADED:
+            _LOADED[config] = opencc.OpenCC(config)
+    return _LOADED[config]
 
 
-class _CConverter:
-    """One profile opened through OpenCC's C API (opencc.h), from the library the `opencc`
-    package ships. It is the same converter as the package's `OpenCC` class (same library,
-    same profile file, same default options: tests/test_script.py compares the two), but a
-    call through ctypes lets go of Python's lock, which the package's binding holds while it
-    loads a profile's dictionaries (~0.1 s for s2tw). So `preload` can load them on another
-    core while the build imports, reads its state and plans."""
-
-    def __init__(self, lib, handle: int):
-        self._lib, self._handle = lib, handle
-
-    def convert(self, text: str) -> str:
-        """(OpenCC stops at a NUL character: Converter.convert converts around them.)"""
-        data = text.encode("utf-8")
-        out = self._lib.opencc_convert_utf8(self._handle, data, len(data))
-        if not out:
-            why = self._lib.opencc_error() or b"no reason given"
-            raise RuntimeError(f"OpenCC could not convert the text: {why.decode(errors='replace')}")
+def _preload(lib, config: str | None, profile: str, phrases_path: Path | None) -> None:
+    if config is None:
         try:
-            return ctypes.string_at(out).decode("utf-8")
-        finally:
-            self._lib.opencc_convert_utf8_free(out)
-
-
-_C_API: list = []
-
-
-def _c_api():
-    """OpenCC's C API in the package's compiled module, or None where it does not export it
-    (Windows builds export no C symbols from a Python extension)."""
-    if not _C_API:
-        lib = None
-        try:
-            lib = ctypes.CDLL(opencc.opencc_clib.__file__)
-            lib.opencc_open.restype = ctypes.c_void_p
-            lib.opencc_open.argtypes = [ctypes.c_char_p]
-            lib.opencc_convert_utf8.restype = ctypes.c_void_p
-            lib.opencc_convert_utf8.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t]
-            lib.opencc_convert_utf8_free.restype = None
-            lib.opencc_convert_utf8_free.argtypes = [ctypes.c_void_p]
-            lib.opencc_error.restype = ctypes.c_char_p
-        except (OSError, AttributeError):
-            lib = None
-        _C_API.append(lib)
-    return _C_API[0]
-
-
-def _open_with_c_api(lib, profile: str) -> _CConverter | None:
-    """Anything amiss gives None, and leaves the profile to the package's own class, which
-    reports it properly when the build first converts."""
-    try:
-        config = Path(opencc.__file__).with_name("clib") / "share" / "opencc" / f"{profile}.json"
-        if not config.is_file():
-            return None
-        handle = lib.opencc_open(os.fsencode(config))
-        if handle and handle != ctypes.c_void_p(-1).value:
-            return _CConverter(lib, handle)
-    except Exception:                                   # noqa: BLE001 - (on the preload thread)
-        pass
-    return None
-
-
-def _preload(lib, profile: str) -> None:
-    converter = _open_with_c_api(lib, profile)
+            diag = Collector()
+            tables = load_phrases(phrases_path, diag)
+            if diag.errors:
+                return                                       # the build reports them
+            config = tables_config(profile, tables)
+        except Exception:                                    # noqa: BLE001 - the build reports it
+            return
+    converter = opencc_capi.open_with_c_api(lib, config)
     if converter is not None:
-        _LOADED.setdefault(profile, converter)
+        _LOADED.setdefault(config, converter)
 
 
-def preload(profile: str) -> None:
-    """Start loading a profile on another thread; the first conversion waits for it. Call
-    `settle` before forking (a thread does not go on in the child)."""
-    if profile in _LOADED or profile in _LOADING or (lib := _c_api()) is None:
+def preload(profile: str, phrases_path: Path | None = None) -> None:
+    """Start loading a profile with the project's tables and the site's phrase table (its path)
+    on another thread; the first conversion waits for it. Call `settle` before forking (a thread
+    does not go on in the child)."""
+    if (lib := opencc_capi.c_api()) is None or (profile, phrases_path) in _REQUESTED:
         return
-    thread = threading.Thread(target=_preload, args=(lib, profile), name=f"opencc-{profile}", daemon=True)
+    _REQUESTED.add((profile, phrases_path))
+    thread = threading.Thread(target=_preload, args=(lib, None, profile, phrases_path),
+                              name=f"opencc-{profile}", daemon=True)
     _LOADING[profile] = thread
+    thread.start()
+
+
+def preload_config(config: str) -> None:
+    """Start loading one configuration (a profile name or a file) on another thread."""
+    if config in _LOADED or config in _LOADING or (lib := opencc_capi.c_api()) is None:
+        return
+    thread = threading.Thread(target=_preload, args=(lib, config, "", None), name=f"opencc-{config[-12:]}",
+                              daemon=True)
+    _LOADING[config] = thread
     thread.start()
 
 
 def settle() -> None:
     """Wait for the profiles being loaded (before a fork, before another load, at exit)."""
-    for profile in list(_LOADING):
-        _LOADING.pop(profile).join()
+    for key in list(_LOADING):
+        _LOADING.pop(key).join()
 
 
 # A build that stops early (a content error) may leave a load running; where the interpreter ends
@@ -131,49 +94,96 @@ def settle() -> None:
 # os._exit, after which no thread runs.)
 atexit.register(settle)
 
+# Characters a phrase value may not hold: it is written into HTML text and attributes as it is
+# (conversion runs after sanitizing), and OpenCC's text dictionaries separate alternatives with
+# a space and entries with a tab or a line break.
+_BAD_PHRASE = re.compile(r'[<>&"\t\n\r ]')
+_BAD_NAMES = {"<": "<", ">": ">", "&": "&", '"': 'a double quote', "\t": "a tab", "\n": "a line break",
+              "\r": "a line break", " ": "a space"}
+
+
+def _line_of(text: str, key: str) -> int | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith((f'"{key}"', f"'{key}'", f"{key} ", f"{key}=")):
+            return n
+    return None
+
 
 def load_phrases(site_table: Path | None, out: Collector) -> dict[str, dict[str, str]]:
-    """Merge the default table and the site's; returns {"to-hant": {...}, "to-hans": {...}}."""
-    tables = {"to-hant": {}, "to-hans": {}}
-    for path in (DEFAULT_PHRASES, site_table):
-        if path is None or not path.exists():
+    """The site's phrase table: {"to-hant": {...}, "to-hans": {...}, "reviewed": {...}}. (The
+    project's own tables, policysite/*.toml, are added by the Converter.)"""
+    tables = {"to-hant": {}, "to-hans": {}, "reviewed": {}}
+    path = site_table
+    if path is None or not path.exists():
+        return tables
+    text = None
+    try:
+        text = path.read_text("utf-8-sig")
+        data = tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        m = re.search(r"line (\d+)", str(e))
+        out.error(path, int(m.group(1)) if m else None, None, f"phrase table is not valid TOML: {e}",
+                  'write entries as  "简体短语" = "繁體短語"  under [to-hant] or [to-hans]')
+        return tables
+    for section, entries in data.items():
+        if section not in tables or not isinstance(entries, dict):
+            out.warn(path, None, section, f"unknown section [{section}] ignored",
+                     "use [to-hant] for Simplified → Traditional, [to-hans] for Traditional → Simplified "
+                     "and [reviewed] for places a reviewer has checked")
             continue
-        try:
-            data = tomllib.loads(path.read_text("utf-8-sig"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            m = re.search(r"line (\d+)", str(e))
-            out.error(path, int(m.group(1)) if m else None, None, f"phrase table is not valid TOML: {e}",
-                      'write entries as  "简体短语" = "繁體短語"  under [to-hant] or [to-hans]')
-            continue
-        for section, entries in data.items():
-            if section not in tables or not isinstance(entries, dict):
-                out.warn(path, None, section, f"unknown section [{section}] ignored",
-                         "use [to-hant] for Simplified → Traditional and [to-hans] for Traditional → Simplified")
+        for src, dst in entries.items():
+            line = _line_of(text, src)
+            if not isinstance(dst, str) or not src or not dst:
+                out.error(path, line, f"{section}.{src}", "each phrase maps to a text", f'"{src}" = "…"')
                 continue
-            for src, dst in entries.items():
-                if not isinstance(dst, str) or not src:
-                    out.error(path, None, f"{section}.{src}", "each phrase maps to a string",
-                              f'"{src}" = "…"')
-                    continue
-                tables[section][src] = dst
+            bad = sorted({_BAD_NAMES[c] for c in _BAD_PHRASE.findall(src + dst)
+                          if section != "reviewed" or c in '<>&"'})    # (a reviewed mark is never written out)
+            if bad:
+                out.error(path, line, f"{section}.{src}",
+                          f"a phrase is plain text: {', '.join(bad)} found in {src!r} = {dst!r}",
+                          "remove it: phrases are written into pages as they are, so markup would reach "
+                          "every converted page; keep text with spaces or markup as written with {{…}} "
+                          "in the policy instead")
+                continue
+            tables[section][src] = dst
     return tables
+
+
+QUOTE_STYLES = ("regional", "keep")
+_MAINLAND_QUOTES = "“”‘’"
 
 
 @dataclass
 class Converter:
-    """Converts between scripts. `target` is "zh-Hant" or "zh-Hans"."""
+    """Converts between scripts. `target` is "zh-Hant" or "zh-Hans". `phrases` is the site's
+    table (load_phrases); the project's tables and the standard's come from policysite/*.toml.
+    `quotes`: "regional" writes the standard's quotation marks (「」『』 for Taiwan and Hong
+    Kong), "keep" leaves “” ‘’ as they are."""
     traditional: str = "s2tw"
     phrases: dict[str, dict[str, str]] = field(default_factory=lambda: {"to-hant": {}, "to-hans": {}})
+    quotes: str = "regional"
 
     def __post_init__(self):
-        self._patterns = {}
-        for target, key in (("zh-Hant", "to-hant"), ("zh-Hans", "to-hans")):
-            table = self.phrases.get(key, {})
-            keys = sorted(table, key=len, reverse=True)
-            self._patterns[target] = (re.compile("|".join(map(re.escape, keys))) if keys else None, table)
+        self._configs: dict[str, str] = {}
+        marks = standard(self.traditional)["quotes"]
+        self._quotes = {}
+        if self.quotes == "regional" and "".join(marks) != _MAINLAND_QUOTES:
+            self._quotes = {"zh-Hant": dict(zip(_MAINLAND_QUOTES, marks)),
+                            "zh-Hans": dict(zip(marks, _MAINLAND_QUOTES))}
+
+    def fingerprint(self) -> str:
+        """What the output of this converter depends on beyond the engine's own files."""
+        return f"{self.traditional}|{self.quotes}|{sorted(self.phrases.get('to-hant', {}).items())}|" \
+               f"{sorted(self.phrases.get('to-hans', {}).items())}"
 
     def profile(self, target: str) -> str:
         return self.traditional if target == "zh-Hant" else TO_HANS_PROFILE[self.traditional]
+
+    def config(self, target: str) -> str:
+        """The OpenCC configuration file this converter uses for `target` (tables.py)."""
+        if target not in self._configs:
+            self._configs[target] = tables_config(self.profile(target), self.phrases)
+        return self._configs[target]
 
     def convert(self, text: str, target: str) -> str:
         """Convert plain text (no markup, no markers)."""
@@ -181,18 +191,11 @@ class Converter:
             return text
         if "\x00" in text:                   # OpenCC stops at a NUL: convert around it
             return "\x00".join(self.convert(part, target) for part in text.split("\x00"))
-        cc = _opencc(self.profile(target))
-        pattern, table = self._patterns[target]
-        if pattern is None:
-            return cc.convert(text)
-        out, pos = [], 0
-        for m in pattern.finditer(text):
-            if m.start() > pos:
-                out.append(cc.convert(text[pos:m.start()]))
-            out.append(table[m.group(0)])
-            pos = m.end()
-        out.append(cc.convert(text[pos:]))
-        return "".join(out)
+        out = _opencc(self.config(target)).convert(text)
+        quotes = self._quotes.get(target)
+        if quotes and any(q in out for q in quotes):
+            out = _requote(out, quotes)
+        return out
 
     def convert_text(self, text: str | None, target: str | None) -> str | None:
         """Convert a metadata value; {{…}} keeps a part as written (the braces are removed)."""
@@ -236,6 +239,21 @@ class Converter:
         return "".join(out)
 
 
+def _requote(text: str, marks: dict[str, str]) -> str:
+    """Quotation marks one for one; a ‘ or ’ beside a Latin letter or digit is an apostrophe
+    or English quotation (don’t, users’, 用户’s) and stays."""
+    out = list(text)
+    for i, c in enumerate(out):
+        if c in marks:
+            if c in "‘’":
+                prev_ascii = i > 0 and text[i - 1].isascii() and text[i - 1].isalnum()
+                next_ascii = i + 1 < len(text) and text[i + 1].isascii() and text[i + 1].isalnum()
+                if prev_ascii or next_ascii:
+                    continue
+            out[i] = marks[c]
+    return "".join(out)
+
+
 _TOKENS = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
 _ATTR = re.compile(r'(\s(?:%s)=")([^"]*)(")' % "|".join(CONVERTED_ATTRS))
@@ -257,3 +275,22 @@ AMBIGUOUS = {
 杠:杠/槓 挂:掛/罣 累:累/纍 别:別/彆 参:參/蔘 当:當/噹 苏:蘇/甦 曲:曲/麴 朱:朱/硃 秋:秋/鞦
 """.split())
 }
+
+
+def standard_strings(dirs: list[Path], profile: str, out: Collector) -> dict[str, str]:
+    """The interface strings of one Traditional standard where they differ from zh-Hant.toml:
+    strings/zh-Hant.<standard>.toml in the template folders (the site's over the theme's), so that
+    the interface and the converted body text write a word alike."""
+    from .tables import STANDARD_OF
+    name = STANDARD_OF.get(profile, profile)
+    table: dict[str, str] = {}
+    for d in reversed(dirs):                       # overrides last, so they win
+        path = d / "strings" / f"zh-Hant.{name}.toml"
+        if path.exists():
+            try:
+                table.update(tomllib.loads(path.read_text("utf-8-sig")))
+            except tomllib.TOMLDecodeError as e:
+                m = re.search(r"line (\d+)", str(e))
+                out.error(path, int(m.group(1)) if m else None, None, f"strings table is not valid TOML: {e}",
+                          'write entries as  key = "text"')
+    return table

@@ -191,10 +191,12 @@ def test_convert_html_keeps_markup_urls_ids_code(text, target):
 @example("中\x00文", "zh-Hant")
 def test_conversion_keeps_everything_but_the_characters(text, target):
     """Script conversion changes Chinese characters only: punctuation, ASCII and NULs stay, in
-    order (OpenCC itself stops at a NUL; the converter works around it)."""
+    order (OpenCC itself stops at a NUL; the converter works around it). Quotation marks become
+    the standard's, one for one (issue 14: “” → 「」 for Taiwan)."""
     out = CONVERTER.convert(text, target)
     keep = re.compile(r"[\u4e00-\u9fff]")
-    assert keep.sub("", out) == keep.sub("", text)
+    quotes = str.maketrans("「」『』", "“”‘’")
+    assert keep.sub("", out).translate(quotes) == keep.sub("", text).translate(quotes)
 
 
 @FAST

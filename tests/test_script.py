@@ -7,7 +7,7 @@ from pathlib import Path
 import opencc
 import pytest
 
-from policysite import script
+from policysite import opencc_capi, script
 
 from conftest import parse_html, text_of
 from policysite.errors import Collector
@@ -37,7 +37,7 @@ REGRESSIONS = [
     ("网络安全法", "網絡安全法"),
     ("互联网信息服务", "互聯網信息服務"),
     # 发 干 后 里 面 只 台 余 于 复 制 in legal context
-    ("发布本政策", "發佈本政策"),
+    ("发布本政策", "發布本政策"),          # 發布, as in the interface strings (issue 14)
     ("头发", "頭髮"),
     ("干预您的权利", "干預您的權利"),
     ("干部", "幹部"),
@@ -52,7 +52,7 @@ REGRESSIONS = [
     ("台风预警", "颱風預警"),
     ("余额", "餘額"),
     ("适用于本网站", "適用於本網站"),
-    ("行政复议", "行政複議"),
+    ("行政复议", "行政復議"),            # 復議 (issue 14)
     ("答复申请人", "答覆申請人"),
     ("复制或传播", "複製或傳播"),
     ("制定本政策", "制定本政策"),
@@ -125,38 +125,56 @@ def sample_text() -> list[str]:
 def test_c_api_converts_exactly_as_the_package_does(profile, sample_text):
     """The preloaded converter (OpenCC's C API through ctypes) and the package's class are one
     library with one profile: every paragraph converts to the same text."""
-    lib = script._c_api()
+    lib = opencc_capi.c_api()
     if lib is None:
         assert not sys.platform.startswith("linux"), "the Linux wheel exports OpenCC's C API"
         pytest.skip("this platform's OpenCC module exports no C API; the build uses the package's class")
-    native, package = script._open_with_c_api(lib, profile), opencc.OpenCC(profile)
+    native, package = opencc_capi.open_with_c_api(lib, profile), opencc.OpenCC(profile)
     assert native is not None
     for text in sample_text:
         assert native.convert(text) == package.convert(text), text[:40]
     assert native.convert("\n".join(sample_text)) == package.convert("\n".join(sample_text))
 
 
+@pytest.mark.parametrize("profile", ["s2tw", "s2hk", "s2t"])
+def test_c_api_converts_the_generated_configurations_as_the_package_does(profile, sample_text):
+    """The build's own configurations (OpenCC's, with the project's tables in front: tables.py)
+    load and convert the same through the C API and through the package's class."""
+    lib = opencc_capi.c_api()
+    if lib is None:
+        pytest.skip("this platform's OpenCC module exports no C API; the build uses the package's class")
+    c = Converter(profile, load_phrases(None, Collector()))
+    for target in ("zh-Hant", "zh-Hans"):
+        config = c.config(target)
+        native, package = opencc_capi.open_with_c_api(lib, config), opencc.OpenCC(config)
+        assert native is not None, config
+        joined = "\n".join(sample_text[:400])
+        assert native.convert(joined) == package.convert(joined)
+
+
 @pytest.fixture
 def fresh_loads(monkeypatch):
     monkeypatch.setattr(script, "_LOADED", {})
     monkeypatch.setattr(script, "_LOADING", {})
+    monkeypatch.setattr(script, "_REQUESTED", set())
 
 
 def test_preload_loads_once_and_conversion_waits_for_it(fresh_loads):
     script.preload("s2tw")
-    if script._c_api() is None:
+    c = Converter("s2tw", load_phrases(None, Collector()))
+    key = c.config("zh-Hant")                    # the profile with the project's tables (tables.py)
+    if opencc_capi.c_api() is None:
         assert not script._LOADING
     else:
         thread = script._LOADING["s2tw"]
         script.preload("s2tw")                                   # no second thread
         assert script._LOADING == {"s2tw": thread}
-    c = Converter("s2tw", load_phrases(None, Collector()))
     assert c.convert("依照法律程序处理，头发", "zh-Hant") == "依照法律程序處理，頭髮"
     assert not script._LOADING                                    # joined by the first conversion
-    assert type(script._LOADED["s2tw"]).__name__ == ("_CConverter" if script._c_api() else "OpenCC")
+    assert type(script._LOADED[key]).__name__ == ("CConverter" if opencc_capi.c_api() else "OpenCC")
     script.preload("s2tw")                                       # loaded: nothing more to do
     assert not script._LOADING
-    script.preload("tw2s")
+    script.preload_config("tw2s")
     script.settle()
     assert not script._LOADING and "tw2s" in script._LOADED
 
@@ -164,23 +182,28 @@ def test_preload_loads_once_and_conversion_waits_for_it(fresh_loads):
 def test_a_load_through_the_package_waits_for_a_preload(fresh_loads):
     """Two profiles never load at once: the package's class loads one only after the preload
     of another has finished."""
-    script.preload("s2tw")
+    script.preload_config("s2tw")
     assert script._opencc("t2s").convert("頭髮") == "头发"
     assert not script._LOADING
-    if script._c_api() is not None:
-        assert type(script._LOADED["s2tw"]).__name__ == "_CConverter"
+    if opencc_capi.c_api() is not None:
+        assert type(script._LOADED["s2tw"]).__name__ == "CConverter"
 
 
 def test_without_the_c_api_the_package_converts(fresh_loads, monkeypatch):
-    monkeypatch.setattr(script, "_C_API", [None])
+    monkeypatch.setenv("POLICYSITE_OPENCC_CAPI", "0")
+    assert opencc_capi.c_api() is None
     script.preload("s2tw")
+    script.preload_config("s2tw")
     assert not script._LOADING
     assert isinstance(script._opencc("s2tw"), opencc.OpenCC)
-    assert Converter("s2tw").convert("法律程序的后面", "zh-Hant") == "法律程序的後面"
+    c = Converter("s2tw")
+    assert c.convert("法律程序的后面", "zh-Hant") == "法律程序的後面"
+    assert isinstance(script._LOADED[c.config("zh-Hant")], opencc.OpenCC)
 
 
 def test_a_profile_the_c_api_cannot_open_is_left_to_the_package(fresh_loads):
     script.preload("no-such-profile")
+    script.preload_config("no-such-profile")
     script.settle()
     assert "no-such-profile" not in script._LOADED
     with pytest.raises(Exception):
@@ -201,7 +224,7 @@ def test_html_conversion_leaves_markup_code_and_marked_text(conv):
             '<code>头发</code> <span data-nc="">于先生与后</span> a@example.gov.cn '
             '<img alt="头发" src="发.png"></p><pre><code>后</code></pre>')
     out = conv.convert_html(html, "zh-Hant")
-    assert out == ('<p title="信息" data-x="信息">頭髮 <a href="https://a.cn/发/" id="发">發佈</a> '
+    assert out == ('<p title="信息" data-x="信息">頭髮 <a href="https://a.cn/发/" id="发">發布</a> '
                    '<code>头发</code> <span data-nc="">于先生与后</span> a@example.gov.cn '
                    '<img alt="頭髮" src="发.png"></p><pre><code>后</code></pre>')
 
@@ -233,16 +256,16 @@ def _site(project, **config):
 def test_traditional_page(project):
     hans, hant = _site(project)
     assert hant.getroot().get("lang") == "zh-Hant"
-    assert text_of(hant.find(".//h1")) == "隱私政策發佈"
-    assert text_of(hant.find(".//title")).startswith("隱私政策發佈")
-    assert hant.find(".//meta[@name='description']").get("content") == "本政策說明信息的發佈。"
+    assert text_of(hant.find(".//h1")) == "隱私政策發布"
+    assert text_of(hant.find(".//title")).startswith("隱私政策發布")
+    assert hant.find(".//meta[@name='description']").get("content") == "本政策說明信息的發布。"
     meta = text_of(hant.find(".//dl[@class='policy-meta']"))
     assert "某某市人民政府辦公室" in meta
-    assert [text_of(a) for a in hant.findall(".//nav[@class='toc']//a")] == ["一、信息發佈"]
+    assert [text_of(a) for a in hant.findall(".//nav[@class='toc']//a")] == ["一、信息發布"]
     body = hant.find(".//div[@class='policy-body']")
     text = text_of(body)
-    assert "依照法律程序發佈信息" in text and "于老师" not in text and "于老師說" in text
-    assert "“后来的事”" in text                          # marked text as written
+    assert "依照法律程序發布信息" in text and "于老师" not in text and "于老師說" in text
+    assert "「后来的事」" in text                          # marked text as written; the quotes are Taiwan's
     assert "a@example.gov.cn" in text
     assert body.find(".//img").get("alt") == "頭髮示意圖"
     assert text_of(body.find(".//code")) == "后台代码"
@@ -323,7 +346,7 @@ def test_check_conversions_report(project):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "policies/p.md" in out
-    assert "发 → 髮" in out and "发 → 發" in out and "后 → 後" in out
-    assert "line 9: 头【发→髮】与发布" in out
-    assert "\n  于 →" not in out                           # the marked 于 is not up for review
+    assert "HIGH RISK" in out and "发→發" in out and "后→後" in out
+    assert "policies/p.md:9: 头【发→髮】与发布" in out
+    assert "【于→" not in out                              # the marked 于 is not up for review
     assert not (project.out).exists()                    # not part of the site
