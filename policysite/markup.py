@@ -33,12 +33,14 @@ from markdown.extensions.footnotes import FootnoteExtension
 from markdown.extensions.sane_lists import SaneListExtension
 from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import remove_fnrefs, render_inner_html, strip_tags
+from markdown.htmlparser import HTMLExtractor
 from markdown.inlinepatterns import InlineProcessor
+from markdown.preprocessors import Preprocessor
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
 
 from .sanitize import DEFAULT as DEFAULT_ALLOWLIST
-from .sanitize import RESERVED_IDS, Allowlist, clean_inline_text
+from .sanitize import RESERVED_IDS, Allowlist, clean_inline_text, lost_text
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 POLICY_LINK = re.compile(r"^policy:([a-z0-9-]+)(#[A-Za-z0-9_:.-]+)?$")
@@ -127,9 +129,88 @@ class HeadingProcessor(Treeprocessor):
         self.md.toc_tokens = toc
 
 
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_END_TAGS = re.compile(r"</([A-Za-z][A-Za-z0-9-]*)")
+
+
+class _BlockExtractor(HTMLExtractor):
+    """Python-Markdown's raw-HTML block finder, but a block whose start tag is never closed ends at
+    the first blank line, not at the end of the document: an unclosed <script>, <style>, <ul> or
+    <body> on a line of its own turned every line after it into raw HTML (the Markdown of the
+    rest of the policy was shown as written, headings as '### …'). What stays in the block is
+    raw HTML, and the sanitizer shows its unclosed dangerous tag as text (sanitize.neutralise).
+
+    Cost: the end tags of the source are listed once (one regex pass) and looked up by bisection."""
+
+    def __init__(self, md, source: str, retries: int = 8):
+        self._retries = retries
+        self._ends: dict[str, list[int]] = {}
+        for m in _END_TAGS.finditer(source):
+            self._ends.setdefault(m.group(1).lower(), []).append(m.start())
+        self._cut = False
+        super().__init__(md)
+
+    def handle_starttag(self, tag, attrs):
+        if (tag not in self.empty_tags and self.md.is_block_level(tag)
+                and (self.intail or (self.at_line_start() and not self.inraw))):
+            import bisect
+            ends = self._ends.get(tag, [])
+            start = self.line_offset + self.offset
+            self._cut = bisect.bisect_right(ends, start) >= len(ends)     # never closed after here
+        super().handle_starttag(tag, attrs)
+
+    def handle_data(self, data):
+        if self.inraw and self._cut:
+            m = _BLANK_LINE.search(data)
+            if m:
+                self._cache.append(data[:m.start() + 1])
+                self.cleandoc.append(self.md.htmlStash.store("".join(self._cache)))
+                self.cleandoc.append("\n\n")
+                self._cache, self.stack, self.inraw, self.intail, self._cut = [], [], False, False, False
+                if self.cdata_elem is not None:
+                    self.clear_cdata_mode()
+                data = data[m.end() - 1:]
+        super().handle_data(data)
+
+    def close(self):
+        # A block still open at the end whose end tag was seen by the look-up above but not by the
+        # parser (it was inside an attribute value, say): cut it at its first blank line now and
+        # read the rest again, as Markdown (a few times at most: each reading is linear).
+        super_close = super().close
+        if self._retries > 0:
+            super(HTMLExtractor, self).close()       # html.parser's: flush what is buffered
+            if len(self.rawdata):
+                self.handle_data(self.rawdata)
+                self.rawdata = ""
+            raw = "".join(self._cache)
+            m = _BLANK_LINE.search(raw) if self.inraw else None
+            if m:
+                self._cache = []
+                self.cleandoc.append(self.md.htmlStash.store(raw[:m.start() + 1]))
+                self.cleandoc.append("\n\n")
+                rest = _BlockExtractor(self.md, raw[m.end() - 1:], self._retries - 1)
+                rest.feed(raw[m.end() - 1:])
+                rest.close()
+                self.cleandoc.extend(rest.cleandoc)
+                return
+        super_close()
+
+
+class HtmlBlocks(Preprocessor):
+    """Replaces Python-Markdown's 'html_block' preprocessor: the same, with _BlockExtractor."""
+
+    def run(self, lines):
+        source = "\n".join(lines)
+        parser = _BlockExtractor(self.md, source)
+        parser.feed(source)
+        parser.close()
+        return "".join(parser.cleandoc).split("\n")
+
+
 class PolicyExtension(Extension):
     def extendMarkdown(self, md):
         self.md = md
+        md.preprocessors.register(HtmlBlocks(md), "html_block", 20)
         md.inlinePatterns.register(KeyClauseProcessor(r"\+\+(?!\+)(.+?)\+\+", md), "key_clause", 65)
         md.inlinePatterns.register(NoConvertProcessor(r"\{\{(.+?)\}\}", md), "no_convert", 66)
         # after attr_list (8) has set {#id}s, before toc (5) reads them
@@ -144,6 +225,8 @@ class RenderedDoc:
     toc: list[dict]                                   # [{id, name, level, children}]
     policy_links: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)   # what the sanitizer took out: "<script>", "onclick=" …
+    # text of the source that did not reach the page (sanitize.lost_text): (offset in the body, text)
+    lost: list[tuple[int, str]] = field(default_factory=list)
 
 
 def new_markdown(backlink_title: str = "%d") -> markdown.Markdown:
@@ -170,11 +253,18 @@ def render_markdown(text: str, backlink_title: str = "%d", allowlist: Allowlist 
     md.reset()
     md.toc_tokens = []          # convert() returns early for a blank text, before the heading pass runs
     raw = md.convert(text)
-    html = allowlist.clean(raw)
+    html, seen, spans = allowlist.clean_with_spans(raw)
     toc = [_toc_entry(t) for t in md.toc_tokens]
     # policy: links, from Markdown and raw HTML alike; the render stage checks and resolves them
     links = [html_unescape(h) for h in _POLICY_HREF.findall(html)]
-    return RenderedDoc(html, toc, links, _removed(raw, html) if raw != html else [])
+    lost = [(_offset_of(text, piece), piece) for piece in lost_text(seen, spans, html)]
+    return RenderedDoc(html, toc, links, _removed(seen, html) if seen != html else [], lost)
+
+
+def _offset_of(text: str, piece: str) -> int:
+    """Where a piece of lost text is in the source (-1 if it cannot be found: it was rewritten)."""
+    probe = html_unescape(piece).split()
+    return text.find(probe[0][:40]) if probe else -1
 
 
 _TAG_NAME = re.compile(r"<([A-Za-z][A-Za-z0-9-]*)")

@@ -211,7 +211,9 @@ class Renderer:
             # the ids as one string, '"id1"id2"…"' (an id has no '"'): the build state unpickles
             # one object, not dozens
             ids = '"' + '"'.join(sorted(set(_ID.findall(doc.html)))) + '"'
-            self.links[facts] = (doc.policy_links, ids, doc.removed)
+            # (issue 18) + the text that did not reach the page, as (line, text)
+            self.links[facts] = (doc.policy_links, ids, doc.removed,
+                                 [(_line_at(src, off), piece) for off, piece in doc.lost])
         return doc
 
     def facts(self, src) -> tuple[list[str], str, list[str]]:
@@ -313,7 +315,14 @@ class Renderer:
         if sources is None:
             sources = [src for p in self.site.policies for v in p.versions for src in v.docs.values()]
         for src in sources:
-            removed = self.facts(src)[2]
+            facts = self.facts(src)
+            removed = facts[2]
+            for line, piece in facts[3][:5]:    # (issue 18) nothing of the text may be lost
+                short = piece if len(piece) <= 40 else piece[:40] + "…"
+                self.out.error(src.display, line, "body",
+                               f"this text does not reach the page: {short!r} (the HTML before it hides it)",
+                               "close the HTML tag or attribute quote that comes before it, or write the tag "
+                               "as text: \\<tag> or `<tag>`")
             if removed:
                 self.out.warn(src.display, None, None, "HTML removed from the page for safety: " + ", ".join(removed[:12]),
                               "remove it from the file; write Markdown instead, or see the README (Safety) to allow "
@@ -694,6 +703,11 @@ def render_site(site: Site, plan: list[PageSpec], out: Collector, store: DocStor
             break
         pages.append(page)
     return pages + render_site_files(renderer, plan, plan_index)
+
+
+def _line_at(src, offset: int) -> int | None:
+    """(issue 18) The line of an offset in a source's body (None for -1: not found)."""
+    return src.body_line + src.body[:offset].count("\n") if offset >= 0 else None
 
 
 def _line_of(src, href: str) -> int | None:
