@@ -27,7 +27,7 @@ import jinja2
 
 from .config import SCRIPTS, THEME_TEMPLATES
 from .errors import Collector
-from .markup import POLICY_LINK, RenderedDoc, render_markdown
+from .markup import POLICY_LINK, MarkdownTooSlow, RenderedDoc, render_markdown
 from .model import UPCOMING, PageSpec, Policy, Site, Variant, Version, feed_path, variants
 from .sanitize import RESERVED_IDS, Allowlist
 from .script import Converter, load_phrases
@@ -204,7 +204,16 @@ class Renderer:
         key = self.store.key("md", src.digest, backlink, self.allow_fp)
         doc = self.store.get(key)
         if doc is None:
-            doc = render_markdown(src.body, backlink, self.allowlist)
+            try:
+                doc = render_markdown(src.body, backlink, self.allowlist)
+            except MarkdownTooSlow as e:       # (issue 18) a clear error, not a hang
+                from .errors import BuildError, Diagnostic
+                raise BuildError([Diagnostic(
+                    src.display, src.body_line, "body",
+                    f"the Markdown of this file takes too long to render (over {e.seconds:g} s)",
+                    "look for a very long paragraph of brackets, tags or other markup (often pasted "
+                    "by mistake) and split or remove it; POLICYSITE_MARKDOWN_BUDGET=seconds "
+                    "raises the limit")]) from None
             self.store.put(key, doc)
         facts = f"{src.digest}|{self.allow_fp}"
         if facts not in self.links:          # noted while the document is at hand (in a worker, too)
