@@ -408,12 +408,23 @@ _MD: dict[str, markdown.Markdown] = {}
 TIME_BUDGET = float(os.environ.get("POLICYSITE_MARKDOWN_BUDGET", "30"))
 
 
-class MarkdownTooSlow(Exception):
+class MarkdownError(Exception):
+    """A document that cannot be rendered: a message and a fix for its Diagnostic."""
+
+    def __init__(self, message: str, fix: str):
+        self.message, self.fix = message, fix
+        super().__init__(message)
+
+
+class MarkdownTooSlow(MarkdownError):
     """The Markdown of one document took longer than TIME_BUDGET."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        super().__init__(f"rendering took longer than {seconds:g} s")
+        super().__init__(f"the Markdown of this file takes too long to render (over {seconds:g} s)",
+                         "look for a very long paragraph of brackets, tags or other markup (often pasted "
+                         "by mistake) and split or remove it; POLICYSITE_MARKDOWN_BUDGET=seconds "
+                         "raises the limit")
 
 
 @contextmanager
@@ -450,6 +461,10 @@ def render_markdown(text: str, backlink_title: str = "%d", allowlist: Allowlist 
     except MarkdownTooSlow:
         _MD.pop(backlink_title, None)          # stopped half-way: its state is of no use
         raise
+    except RecursionError:
+        _MD.pop(backlink_title, None)
+        raise MarkdownError("lists, quotes or HTML are nested too deeply to render (hundreds of levels)",
+                            "indent less: a list inside a list inside a list… a few levels deep at most") from None
     toc = [_toc_entry(t) for t in md.toc_tokens]
     # policy: links, from Markdown and raw HTML alike; the render stage checks and resolves them
     links = [html_unescape(h) for h in _POLICY_HREF.findall(html)]

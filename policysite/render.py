@@ -27,7 +27,7 @@ import jinja2
 
 from .config import SCRIPTS, THEME_TEMPLATES
 from .errors import Collector
-from .markup import POLICY_LINK, MarkdownTooSlow, RenderedDoc, render_markdown
+from .markup import POLICY_LINK, MarkdownError, RenderedDoc, render_markdown
 from .model import UPCOMING, PageSpec, Policy, Site, Variant, Version, feed_path, variants
 from .sanitize import RESERVED_IDS, Allowlist
 from .script import Converter, load_phrases
@@ -93,7 +93,7 @@ def load_strings(dirs: list[Path], out: Collector) -> dict[str, dict[str, str]]:
             if path.exists():
                 try:
                     table.update(tomllib.loads(path.read_text("utf-8-sig")))
-                except tomllib.TOMLDecodeError as e:
+                except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:    # (issue 18: + not UTF-8)
                     m = re.search(r"line (\d+)", str(e))
                     out.error(path, int(m.group(1)) if m else None, None, f"strings table is not valid TOML: {e}",
                               'write entries as  key = "text"')
@@ -206,15 +206,11 @@ class Renderer:
         if doc is None:
             try:
                 doc = render_markdown(src.body, backlink, self.allowlist)
-            except MarkdownTooSlow as e:       # (issue 18) a clear error, not a hang
-                from .errors import BuildError, Diagnostic
-                raise BuildError([Diagnostic(
-                    src.display, src.body_line, "body",
-                    f"the Markdown of this file takes too long to render (over {e.seconds:g} s)",
-                    "look for a very long paragraph of brackets, tags or other markup (often pasted "
-                    "by mistake) and split or remove it; POLICYSITE_MARKDOWN_BUDGET=seconds "
-                    "raises the limit")]) from None
-            self.store.put(key, doc)
+            except MarkdownError as e:         # (issue 18) too slow or too deep: an error, not a hang
+                self.out.error(src.display, src.body_line, "body", e.message, e.fix)
+                doc = RenderedDoc("", [])      # (not kept: the build fails)
+            else:
+                self.store.put(key, doc)
         facts = f"{src.digest}|{self.allow_fp}"
         if facts not in self.links:          # noted while the document is at hand (in a worker, too)
             # the ids as one string, '"id1"id2"…"' (an id has no '"'): the build state unpickles
@@ -365,6 +361,13 @@ class Renderer:
             seen.add(name)
             try:
                 source, filename, _ = self.env.loader.get_source(self.env, name)
+            except UnicodeDecodeError:          # (issue 18) a template saved in GBK was a traceback
+                from .load import encoding_problem
+                path = next(d / name for d in self.template_dirs if (d / name).is_file())
+                from .errors import display_path
+                bad = encoding_problem(path.read_bytes(), display_path(path), "fixed.html") or ("not UTF-8", None, "save as UTF-8")
+                self.out.error(path, bad[1], None, f"template: {bad[0]}", bad[2])
+                continue
             except jinja2.TemplateNotFound:
                 where = refs.get(name)
                 self.out.error(where[0] if where else self.template_dirs[-1], where[1] if where else None,
@@ -573,6 +576,12 @@ def _convert_toc(toc, conv: Converter, target):
             for t in toc]
 
 
+def xml_escape(text: str) -> str:
+    """(issue 18) sitemap.xml text: escaped, and no character XML forbids (see feeds.xml_chars)."""
+    from .feeds import xml_chars
+    return html.escape(xml_chars(text))
+
+
 def sitemap(site: Site, pages: list[PageSpec]) -> Page | None:
     base = site.config["site.base_url"]
     if not base:
@@ -587,13 +596,13 @@ def sitemap(site: Site, pages: list[PageSpec]) -> Page | None:
     for p in pages:
         if p.kind == "notfound":
             continue
-        lines.append(f"  <url><loc>{html.escape(base + p.url)}</loc>")
+        lines.append(f"  <url><loc>{xml_escape(base + p.url)}</loc>")
         group = groups[(p.kind, p.slug, p.version, p.variant.elder)]
         for alt in group:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.variant.lang}" href="{html.escape(base + alt.url)}"/>')
+            lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.variant.lang}" href="{xml_escape(base + alt.url)}"/>')
         default_page = next((a for a in group if a.variant.lang == default), None)
         if default_page:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{html.escape(base + default_page.url)}"/>')
+            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{xml_escape(base + default_page.url)}"/>')
         lines.append("  </url>")
     lines.append("</urlset>\n")
     return Page("sitemap.xml", "\n".join(lines).encode("utf-8"))
