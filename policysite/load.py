@@ -35,7 +35,9 @@ RESERVED_SLUGS = {"zh-hans", "zh-hant", "en", "elder", "static", "feeds", "404",
 # Device names Windows will not create a folder for (a site may be built or copied there).
 RESERVED_SLUGS |= {f"{dev}{n}" for dev in ("com", "lpt") for n in range(10)}
 CONTACT_KEYS = ("person", "phone", "fax", "email", "address")
-EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# (issue 18) the part before @ holds no '?', '&', '=', '%' or '#': 'a?bcc=x@y.cn' made the mailto: link
+# send a blind copy elsewhere
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._+\-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
 @dataclass
@@ -565,6 +567,15 @@ def discover(cfg: Config, out: Collector) -> list[tuple[str, str, str, str | Non
         with os.scandir(folder) as it:
             return sorted(it, key=lambda e: e.name)
 
+    def not_md(e) -> bool:
+        """(issue 18) True for a file that is not a policy; a warning if it looks meant to be one."""
+        if e.name.endswith(".md"):
+            return False
+        if e.name.lower().endswith((".md", ".markdown", ".mdown")) and not e.name.startswith((".", "_")):
+            out.warn(Path(e.path), None, None, "ignored: policy files end in '.md' (lower case)",
+                     f"rename it to {e.name.rsplit('.', 1)[0]}.md")
+        return True
+
     for entry in entries(str(root)):
         name = entry.name
         if name.startswith((".", "_")):
@@ -572,8 +583,9 @@ def discover(cfg: Config, out: Collector) -> list[tuple[str, str, str, str | Non
         if entry.is_symlink() and not followable(entry.path):
             continue
         if entry.is_dir():
+            before = len(found)
             for f in entries(entry.path):
-                if not f.name.endswith(".md") or f.name.startswith((".", "_")):
+                if f.name.startswith((".", "_")) or not_md(f):
                     continue
                 if f.is_symlink() and not followable(f.path):
                     continue
@@ -581,7 +593,10 @@ def discover(cfg: Config, out: Collector) -> list[tuple[str, str, str, str | Non
                     continue
                 stem, lang = split_lang(f.name[:-3])
                 found.append((f.path, name, stem, lang))
-        elif name.endswith(".md") and entry.is_file():
+            if len(found) == before:
+                out.warn(Path(entry.path), None, None, "this policy folder has no .md files; it is ignored",
+                         "put one file per version in it, such as 1.0.md, or remove the folder")
+        elif entry.is_file() and not not_md(entry):
             stem, lang = split_lang(name[:-3])
             found.append((entry.path, stem, stem, lang))
     return found

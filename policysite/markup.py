@@ -50,7 +50,8 @@ from .sanitize import RESERVED_IDS, Allowlist, clean_inline_text, lost_text
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 POLICY_LINK = re.compile(r"^policy:([a-z0-9-]+)(#[A-Za-z0-9_:.-]+)?$")
-_POLICY_HREF = re.compile(r'\shref="(policy:[^"]*)"')
+# (issue 18) any case of the scheme: POLICY:x once escaped the link check
+_POLICY_HREF = re.compile(r'\shref="\s*(policy:[^"]*)"', re.I)
 
 
 class KeyClauseProcessor(InlineProcessor):
@@ -102,7 +103,22 @@ class HeadingProcessor(Treeprocessor):
         for h in headings:
             if h.get("id") in RESERVED_IDS:         # the page's own ids (#main …) stay the page's
                 del h.attrib["id"]
-        used = {el.get("id") for el in root.iter() if el.get("id")}    # {#id} on any element counts
+        # (issue 18) a {#id} given twice, or one the footnotes use (fn:1, fnref:1): the later one
+        # gets a number, as an automatic id would (one id, one place: #anchors stay unambiguous)
+        used: set[str] = set()
+        for el in root.iter():
+            given = el.get("id")
+            if not given:
+                continue
+            if el.tag in ("sup", "li") and given.startswith(("fn:", "fnref:")) and given not in used:
+                used.add(given)                    # the footnotes' own
+                continue
+            if given in used or given.startswith(("fn:", "fnref:")):
+                n = 2
+                while f"{given}-{n}" in used:
+                    n += 1
+                el.set("id", f"{given.replace(':', '-')}-{n}" if ":" in given else f"{given}-{n}")
+            used.add(el.get("id"))
         prev = 1
         for h in headings:
             level = min(int(h.tag[1]) - shift, prev + 1, 6)

@@ -81,8 +81,10 @@ ATTR_NAME = re.compile(r"^[a-z][a-z0-9_:.-]*$")
 
 
 def _filter(tag: str, attr: str, value: str) -> str | None:
-    if attr == "id" and value in RESERVED_IDS:
-        return None
+    if attr == "id" and (value in RESERVED_IDS or (value.startswith(("fn:", "fnref:")) and tag not in ("li", "sup", "a"))):
+        return None                  # (issue 18) nor the footnotes' ids, but on the footnotes themselves
+    if attr == "src" and value.strip().lower().startswith("policy:"):
+        return None                  # (issue 18) policy: is a link, never an image's source
     return value
 
 
