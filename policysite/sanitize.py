@@ -338,6 +338,8 @@ def lost_text(seen: str, spans: list[tuple[int, int]], cleaned: str) -> list[str
     for s, e in spans + [(len(seen), len(seen))]:
         pieces.append(seen[last:s])
         last = max(last, e)
+    if _text("<>".join(pieces), _RAW_TAG) == out:       # the usual case: all of it, in order
+        return []
     lost, at, misses = [], 0, 0
     for part in pieces:
         if misses > 20:                     # enough to name; and each miss costs a scan of `out`
