@@ -248,8 +248,16 @@ def load_config(path: Path, collector: Collector) -> Config:
     path = Path(path)
     cfg = Config(path=path, root=path.parent.resolve())
     raw: dict = {}
+    text = ""
     if path.exists():
-        text = path.read_bytes().decode("utf-8-sig", errors="replace")
+        data = path.read_bytes()
+        from .load import encoding_problem       # (issue 18) GBK was read with replacement characters
+        bad = encoding_problem(data, str(path.name), "config-utf8.toml")
+        if bad is not None:
+            collector.error(path, bad[1], None, bad[0], bad[2])
+            cfg.fatal = True
+            data = b""
+        text = data.decode("utf-8-sig")
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -262,7 +270,7 @@ def load_config(path: Path, collector: Collector) -> Config:
     elif path.name != "config.toml":
         collector.error(path, None, None, "config file not found", "check the --config path")
         cfg.fatal = True
-    lines = cfg.lines = _key_lines(path.read_text("utf-8", errors="replace") if path.exists() else "")
+    lines = cfg.lines = _key_lines(text)
     for section, table in raw.items():
         if section == "locales":
             table = {"": table}                     # a top-level array of tables: one option
@@ -298,6 +306,12 @@ def load_config(path: Path, collector: Collector) -> Config:
     for opt in OPTIONS:
         cfg.values.setdefault(opt.key, opt.default)
     _warn_stale_today(cfg, collector)
+    phrases = cfg.path_of("scripts.phrases")          # (issue 18) a folder here was a traceback
+    if phrases.exists() and not phrases.is_file():
+        collector.error(path, lines.get("scripts.phrases"), "scripts.phrases",
+                        f"found {cfg['scripts.phrases']!r}, which is a folder, expected the phrase table's file",
+                        'write the file\'s name, such as  phrases = "phrases.toml"  (or remove the line)')
+        cfg.fatal = True
     return cfg
 
 

@@ -7,6 +7,7 @@ so a webmaster fixes all of them in one pass.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,16 +22,32 @@ class Diagnostic:
     severity: str = "error"  # "error" or "warning"
 
     def format(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        field = f" [{self.field}]" if self.field else ""
-        text = f"{where}: {self.severity}{field}: {self.message}"
+        where = safe(self.file) if self.line is None else f"{safe(self.file)}:{self.line}"
+        field = f" [{safe(self.field)}]" if self.field else ""
+        text = f"{where}: {self.severity}{field}: {safe(self.message, keep_newlines=True)}"
         if self.fix:
-            text += f"\n    fix: {self.fix}"
+            text += f"\n    fix: {safe(self.fix, keep_newlines=True)}"
         return text
 
     @property
     def is_error(self) -> bool:
         return self.severity == "error"
+
+
+# (issue 18) What a terminal would act on or hide: C0 and C1 controls (escape sequences that move
+# the cursor, retitle the window or clear the screen, in a file name), bidi controls that reorder
+# the line, lone surrogates (which cannot even be printed). Written as \xNN or \uNNNN instead.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def safe(text: str, keep_newlines: bool = False) -> str:
+    """A text as it may go to a terminal: control and direction characters escaped."""
+    def esc(m):
+        c = m.group()
+        if keep_newlines and c == "\n":
+            return c
+        return f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}"
+    return _UNSAFE.sub(esc, str(text))
 
 
 class BuildError(Exception):

@@ -35,7 +35,9 @@ RESERVED_SLUGS = {"zh-hans", "zh-hant", "en", "elder", "static", "feeds", "404",
 # Device names Windows will not create a folder for (a site may be built or copied there).
 RESERVED_SLUGS |= {f"{dev}{n}" for dev in ("com", "lpt") for n in range(10)}
 CONTACT_KEYS = ("person", "phone", "fax", "email", "address")
-EMAIL_RE = re.compile(r"^[^@\s<>()\[\],;:\"']+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
+# (issue 18) the part before @ holds no '?', '&', '=', '%' or '#': 'a?bcc=x@y.cn' made the mailto: link
+# send a blind copy elsewhere
+EMAIL_RE = re.compile(r"^[A-Za-z0-9._+\-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$")
 
 
 @dataclass
@@ -98,6 +100,35 @@ def _scalar(node) -> str:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# (issue 18) What metadata may not hold besides: C1 controls, lone surrogates (a "\ud800" escape
+# in YAML), noncharacters (U+FFFE, U+FFFF …, which XML forbids: the feed was ill-formed), and
+# characters that hide or reorder text: bidi embeddings, overrides and isolates, zero-width
+# spaces and marks, word joiners, a BOM inside the text. (U+200C/U+200D, joiners some scripts
+# need, are allowed.)
+_FORBIDDEN = re.compile("[\x80-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff\u200b\u200e\u200f"
+                        "\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u061c\u180e]"
+                        "|[\U0001fffe\U0001ffff\U0002fffe\U0002ffff\U0003fffe\U0003ffff\U000efffe"
+                        "\U000effff\U000ffffe\U000fffff\U0010fffe\U0010ffff]")
+
+
+def char_name(c: str) -> str:
+    """U+XXXX and the character's name, for a message (never the character itself)."""
+    import unicodedata
+    code = ord(c)
+    if 0xD800 <= code <= 0xDFFF:
+        name = "a lone surrogate"
+    elif code < 0x20 or 0x7F <= code <= 0x9F:
+        name = "a control character"
+    else:
+        name = unicodedata.name(c, "a noncharacter" if (code & 0xFFFE) == 0xFFFE or 0xFDD0 <= code <= 0xFDEF
+                                else "an unnamed character")
+    return f"U+{code:04X} ({name})"
+
+
+def _shown(value: str) -> str:
+    """A value for a message: what cannot be shown safely is written as \\uXXXX."""
+    return "'" + ("".join(c if c.isprintable() and not _FORBIDDEN.match(c) else f"\\u{ord(c):04x}"
+                        for c in value[:60])) + "'"
 
 
 def check_text(node) -> str:
@@ -106,8 +137,13 @@ def check_text(node) -> str:
         raise FieldError("an empty value", "some text")
     bad = _CONTROL.search(value)
     if bad:
-        raise FieldError(f"the control character U+{ord(bad.group()):04X} in {value!r}", "plain text",
+        raise FieldError(f"the control character U+{ord(bad.group()):04X} in {_shown(value)}", "plain text",
                          "remove the escape (such as \\0 or \\x01) from the quoted text")
+    bad = _FORBIDDEN.search(value)
+    if bad:
+        raise FieldError(f"the character {char_name(bad.group())} in {_shown(value)}",
+                         "plain text (no invisible, direction-changing or control characters)",
+                         "delete it (it is invisible: retype the text around it, or remove the \\u escape)")
     return value
 
 
@@ -339,6 +375,19 @@ _ICONV = (("UTF-16 (little", "UTF-16LE"), ("UTF-16 (big", "UTF-16BE"), ("UTF-32"
           ("GBK", "GB18030"), ("Big5", "BIG5"), ("Shift_JIS", "SHIFT_JIS"))
 
 
+def encoding_problem(data: bytes, display: str, convert_to: str = "fixed.txt") -> tuple[str, int | None, str] | None:
+    """(issue 18) For any text file the build reads (config, templates, tables): None if it is UTF-8,
+    else (message naming the encoding it looks like, line, fix with the iconv command)."""
+    text, problem, line = decode(data)
+    if text is not None:
+        return None
+    if "NUL" in problem:
+        return problem, line, "save it as a plain UTF-8 text file"
+    enc = next((name for key, name in _ICONV if key in problem), "WINDOWS-1252")
+    return problem, line, (f"save the file as UTF-8 (in Notepad: Save As → Encoding: UTF-8; or  "
+                           f"iconv -f {enc} -t UTF-8 {display} > {convert_to} )")
+
+
 def _encodes(char: str, encoding: str) -> bool:
     try:
         char.encode(encoding)
@@ -399,6 +448,10 @@ def parse(path: Path, display: str, data: bytes, default_lang: str, stem: str, s
         return None
     try:
         root = yaml.compose(fm, Loader=yaml.SafeLoader)
+    except RecursionError:                          # (issue 18) [[[[… or {a: {a: … thousands deep
+        out.error(display, fm_line, None, "frontmatter is nested too deeply to read (lists or mappings "
+                  "inside each other hundreds of times)", "write each field as  name: value  or a short list")
+        return None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         fix = ("indent with spaces, never tabs" if "\t" in fm
@@ -535,6 +588,15 @@ def discover(cfg: Config, out: Collector) -> list[tuple[str, str, str, str | Non
         with os.scandir(folder) as it:
             return sorted(it, key=lambda e: e.name)
 
+    def not_md(e) -> bool:
+        """(issue 18) True for a file that is not a policy; a warning if it looks meant to be one."""
+        if e.name.endswith(".md"):
+            return False
+        if e.name.lower().endswith((".md", ".markdown", ".mdown")) and not e.name.startswith((".", "_")):
+            out.warn(Path(e.path), None, None, "ignored: policy files end in '.md' (lower case)",
+                     f"rename it to {e.name.rsplit('.', 1)[0]}.md")
+        return True
+
     for entry in entries(str(root)):
         name = entry.name
         if name.startswith((".", "_")):
@@ -542,8 +604,9 @@ def discover(cfg: Config, out: Collector) -> list[tuple[str, str, str, str | Non
         if entry.is_symlink() and not followable(entry.path):
             continue
         if entry.is_dir():
+            before = len(found)
             for f in entries(entry.path):
-                if not f.name.endswith(".md") or f.name.startswith((".", "_")):
+                if f.name.startswith((".", "_")) or not_md(f):
                     continue
                 if f.is_symlink() and not followable(f.path):
                     continue
@@ -551,7 +614,10 @@ def discover(cfg: Config, out: Collector) -> list[tuple[str, str, str, str | Non
                     continue
                 stem, lang = split_lang(f.name[:-3])
                 found.append((f.path, name, stem, lang))
-        elif name.endswith(".md") and entry.is_file():
+            if len(found) == before:
+                out.warn(Path(entry.path), None, None, "this policy folder has no .md files; it is ignored",
+                         "put one file per version in it, such as 1.0.md, or remove the folder")
+        elif entry.is_file() and not not_md(entry):
             stem, lang = split_lang(name[:-3])
             found.append((entry.path, stem, stem, lang))
     return found

@@ -31,7 +31,7 @@ import jinja2
 from .config import THEME_TEMPLATES
 from .errors import Collector
 from .load import read_body
-from .markup import POLICY_LINK, RenderedDoc, render_markdown
+from .markup import POLICY_LINK, MarkdownError, RenderedDoc, render_markdown
 from .model import Site, Version
 from .plan import KINDS
 from .sanitize import RESERVED_IDS, Allowlist
@@ -102,7 +102,7 @@ def load_strings(dirs: list[Path], locales: list[Locale], out: Collector) -> dic
                     table.update(loaded)
                     for key in loaded:
                         origin.setdefault(key, d)
-                except tomllib.TOMLDecodeError as e:
+                except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:    # (+ not UTF-8)
                     m = re.search(r"line (\d+)", str(e))
                     out.error(path, int(m.group(1)) if m else None, None, f"strings table is not valid TOML: {e}",
                               'write entries as  key = "text"')
@@ -232,14 +232,21 @@ class Renderer:
         key = self.store.key("md", src.digest, backlink, self.allow_fp)
         doc = self.store.get(key)
         if doc is None:
-            doc = render_markdown(read_body(src), backlink, self.allowlist)
-            self.store.put(key, doc)
+            try:
+                doc = render_markdown(read_body(src), backlink, self.allowlist)
+            except MarkdownError as e:         # (issue 18) too slow or too deep: an error, not a hang
+                self.out.error(src.display, src.body_line, "body", e.message, e.fix)
+                doc = RenderedDoc("", [])      # (not kept: the build fails)
+            else:
+                self.store.put(key, doc)
         facts = f"{src.digest}|{self.allow_fp}"
         if facts not in self.links:          # noted while the document is at hand (in a worker, too)
             # the ids as one string, '"id1"id2"…"' (an id has no '"'): the build state unpickles
             # one object, not dozens
             ids = '"' + '"'.join(sorted(set(_ID.findall(doc.html)))) + '"'
-            self.links[facts] = (doc.policy_links, ids, doc.removed)
+            # (issue 18) + the text that did not reach the page, as (line, text)
+            self.links[facts] = (doc.policy_links, ids, doc.removed,
+                                 [(_line_at(src, off), piece) for off, piece in doc.lost])
         return doc
 
     def facts(self, src) -> tuple[list[str], str, list[str]]:
@@ -352,7 +359,14 @@ class Renderer:
         if sources is None:
             sources = [src for p in self.site.policies for v in p.versions for src in v.docs.values()]
         for src in sources:
-            removed = self.facts(src)[2]
+            facts = self.facts(src)
+            removed = facts[2]
+            for line, piece in facts[3][:5]:    # (issue 18) nothing of the text may be lost
+                short = piece if len(piece) <= 40 else piece[:40] + "…"
+                self.out.error(src.display, line, "body",
+                               f"this text does not reach the page: {short!r} (the HTML before it hides it)",
+                               "close the HTML tag or attribute quote that comes before it, or write the tag "
+                               "as text: \\<tag> or `<tag>`")
             if removed:
                 self.out.warn(src.display, None, None, "HTML removed from the page for safety: " + ", ".join(removed[:12]),
                               "remove it from the file; write Markdown instead, or see the README (Safety) to allow "
@@ -386,6 +400,13 @@ class Renderer:
             seen.add(name)
             try:
                 source, filename, _ = self.env.loader.get_source(self.env, name)
+            except UnicodeDecodeError:          # (issue 18) a template saved in GBK was a traceback
+                from .load import encoding_problem
+                path = next(d / name for d in self.template_dirs if (d / name).is_file())
+                from .errors import display_path
+                bad = encoding_problem(path.read_bytes(), display_path(path), "fixed.html") or ("not UTF-8", None, "save as UTF-8")
+                self.out.error(path, bad[1], None, f"template: {bad[0]}", bad[2])
+                continue
             except jinja2.TemplateNotFound:
                 where = refs.get(name)
                 self.out.error(where[0] if where else self.template_dirs[-1], where[1] if where else None,
@@ -433,6 +454,11 @@ def _convert_toc(toc, conv: Converter, target):
         return toc
     return [dict(t, name=conv.convert_html(t["name"], target), children=_convert_toc(t["children"], conv, target))
             for t in toc]
+
+
+def _line_at(src, offset: int) -> int | None:
+    """The line of an offset in a source's body (None for -1: not found)."""
+    return src.body_line + read_body(src)[:offset].count("\n") if offset >= 0 else None
 
 
 def _line_of(src, href: str) -> int | None:

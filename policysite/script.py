@@ -28,7 +28,9 @@ DEFAULT_PHRASES = Path(__file__).with_name("phrases.toml")      # (read by table
 TO_HANS_PROFILE = {"s2tw": "tw2s", "s2twp": "tw2sp", "s2hk": "hk2s", "s2hkp": "hk2s", "s2t": "t2s"}
 SKIP_TAGS = {"code", "pre", "script", "style", "kbd", "samp", "var"}
 CONVERTED_ATTRS = ("alt", "title", "aria-label", "content")
-NC_MARK = re.compile(r"\{\{(.+?)\}\}", re.S)     # inline no-convert marker in plain text fields
+# inline no-convert marker in plain text fields. (issue 18) The text inside holds no '{{' or '}}',
+# so a try that fails stops at the next marker: linear (it was '.+?', to the end for each '{{').
+NC_MARK = re.compile(r"\{\{((?:[^{}]|\{(?!\{)|\}(?!\}))+)\}\}")
 
 
 _LOADED: dict = {}                          # config -> its converter (anything with .convert(str))

@@ -48,11 +48,61 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def host_names(host: str) -> set[str]:
+    """The names the server answers to (issue 18): a page asked for under any other name came
+    through a rebinding of some other name to this machine (DNS rebinding), not from the webmaster."""
+    names = {"127.0.0.1", "localhost", host.lower()}
+    if ":" in host:
+        names.add(f"[{host.lower()}]")
+    if host in ("::1", "::"):
+        names |= {"[::1]"}
+    if host in ("0.0.0.0", "::"):            # every interface: this machine's names too
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return names
+
+
+class _Guard:
+    """Mixed into every handler: the Host header must name this server, with its port."""
+
+    server: "DevServer"
+
+    def host_allowed(self) -> bool:
+        host = (self.request.headers.get("Host") or "").strip().lower()
+        port = self.server.port
+        return host in {f"{n}:{port}" for n in self.server.names} | (self.server.names if port == 80 else set())
+
+    def prepare(self):
+        if not self.request.headers.get("Host"):
+            raise web.HTTPError(400, reason="Missing Host header")
+        if not self.host_allowed():
+            raise web.HTTPError(421, reason="Misdirected Request")
+        return super().prepare()
+
+
+class GuardedLiveReload(_Guard, LiveReloadHandler):
+    """livereload's websocket, for this server's own pages only: the Host must name this server
+    and the Origin must be one of its addresses (any other site's page could connect otherwise)."""
+
+    def check_origin(self, origin: str) -> bool:
+        from urllib.parse import urlsplit
+        try:
+            parts = urlsplit(origin)
+            netloc = parts.netloc.lower()
+        except ValueError:
+            return False
+        return parts.scheme == "http" and netloc in {f"{n}:{self.server.port}" for n in self.server.names}
+
+
+class GuardedLiveReloadJS(_Guard, LiveReloadJSHandler):
+    pass
+
+
 class DevServer:
     def __init__(self, config_path: Path, out_dir: Path, host: str, port: int, log=print):
         self.config_path = Path(config_path).resolve()
         self.out_dir = Path(out_dir).resolve()
         self.host, self.port, self.log = host, port, log
+        self.names = host_names(host)
         self.builder = Builder(self.config_path, self.out_dir, drafts=True, incremental_write=True)
         self.errors: list[Diagnostic] = []
         self.watched: list[Path] = [self.config_path]
@@ -143,9 +193,10 @@ class DevServer:
     def application(self) -> web.Application:
         LiveReloadHandler.watcher = _NoWatcher()
         LiveReloadHandler.live_css = False
+        GuardedLiveReload.server = GuardedLiveReloadJS.server = self
         return web.Application([
-            (r"/livereload", LiveReloadHandler),
-            (r"/livereload.js", LiveReloadJSHandler),
+            (r"/livereload", GuardedLiveReload),
+            (r"/livereload.js", GuardedLiveReloadJS),
             (r"/(.*)", SiteHandler, {"path": str(self.out_dir), "default_filename": "index.html", "server": self}),
         ])
 
@@ -178,7 +229,7 @@ class _NoWatcher:
         return True
 
 
-class SiteHandler(web.StaticFileHandler):
+class SiteHandler(_Guard, web.StaticFileHandler):
     """The built pages, with the reload script added to HTML; an error page while the build is broken."""
 
     def initialize(self, path, default_filename=None, server: DevServer | None = None):
@@ -192,6 +243,8 @@ class SiteHandler(web.StaticFileHandler):
         return None
 
     async def get(self, path, include_body=True):
+        if "\x00" in path or any(ord(c) < 0x20 for c in path):
+            raise web.HTTPError(400, reason="Bad path")       # (issue 18) %00 was a 500 with a traceback
         wants_html = path == "" or path.endswith(("/", ".html")) or "." not in path.rsplit("/", 1)[-1]
         if self.server.errors and wants_html:
             self.set_status(500)
@@ -201,18 +254,27 @@ class SiteHandler(web.StaticFileHandler):
             return
         await super().get(path, include_body)
 
-    def write(self, chunk):
-        if isinstance(chunk, bytes) and (getattr(self, "absolute_path", None) or "").endswith(".html"):
-            chunk = chunk.replace(b"</body>", self.server.reload_tag() + b"</body>", 1)
-        super().write(chunk)
+    # An HTML page is read whole and the reload script put in before </body>, so its length is
+    # that of what is sent (it was patched chunk by chunk: a </body> across two 64 KiB chunks was
+    # not found, and the page was sent short of the Content-Length given).
+    def _page(self) -> bytes:
+        cached = getattr(self, "_page_bytes", None)
+        if cached is None or cached[0] != self.absolute_path:
+            with open(self.absolute_path, "rb") as f:
+                data = f.read()
+            cached = self._page_bytes = (self.absolute_path, data.replace(
+                b"</body>", self.server.reload_tag() + b"</body>", 1))
+        return cached[1]
+
+    def get_content(self, abspath, start=None, end=None):
+        if not abspath.endswith(".html"):
+            return web.StaticFileHandler.get_content(abspath, start, end)
+        return [self._page()[start:end]]
 
     def get_content_size(self):
-        size = super().get_content_size()
         if self.absolute_path.endswith(".html"):
-            with open(self.absolute_path, "rb") as f:
-                if b"</body>" in f.read():
-                    size += len(self.server.reload_tag())
-        return size
+            return len(self._page())
+        return super().get_content_size()
 
     def write_error(self, status_code, **kwargs):
         if status_code == 404:
@@ -228,6 +290,9 @@ class SiteHandler(web.StaticFileHandler):
 
 def serve(args) -> int:
     host, port = args.host, args.port
+    if not 0 <= port <= 65535:
+        print(f"error: --port {port}: a port is a number from 1 to 65535 (0: any free port)", file=sys.stderr)
+        return 2
     if not is_loopback(host):
         print(f"warning: serving on {host}: anyone who can reach this machine can see drafts and unpublished "
               f"versions. Use --host 127.0.0.1 unless you mean it.", file=sys.stderr)
@@ -238,7 +303,14 @@ def serve(args) -> int:
     logging.getLogger("livereload").setLevel(logging.WARNING)
     app = server.application()
     try:
-        app.listen(port, address=host)
+        from tornado.httpserver import HTTPServer
+        from tornado.netutil import bind_sockets
+        sockets = bind_sockets(port, address=host)
+        HTTPServer(app).add_sockets(sockets)
+        port = server.port = sockets[0].getsockname()[1]         # the port really bound (--port 0)
+    except OverflowError:
+        print(f"error: --port {port}: a port is a number from 1 to 65535 (0: any free port)", file=sys.stderr)
+        return 2
     except OSError as e:
         if e.errno == errno.EADDRINUSE:
             print(f"error: port {port} on {host} is already in use (another preview may be running). "

@@ -200,6 +200,11 @@ def test_payload_is_defused_in_every_variant(hostile_site, index):
         assert problems(doc) == [], f"{url}: {PAYLOADS[index]!r}"
         body = text_of(doc.getroot().find(".//main"))
         assert "前文开始" in body or "前文開始" in body, url         # the text before it survives
+        # (issue 18) and the text after it: an unclosed <script> once took the rest of the page
+        assert "文字" in body and ("后文结束" in body or "後文結束" in body), (url, PAYLOADS[index])
+        toc = text_of(doc.getroot().find(".//nav[@aria-labelledby='toc-heading']")) if "elder" not in url else ""
+        heading = [h for h in doc.getroot().iter("h3") if "后文" in text_of(h) or "後文" in text_of(h)]
+        assert heading, (url, "the heading after the payload is on the page")
 
 
 def test_english_translation_with_payloads(hostile_site):

@@ -201,3 +201,132 @@ def test_port_in_use_is_a_clear_message(project):
 def test_loopback_detection():
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.10") and not is_loopback("example.com")
+
+
+# --- issue 18: Host names, the websocket's Origin, lengths, bad URLs, ports -----------------------
+
+def raw_get(base: str, path: str, host: str | None, extra: str = "") -> tuple[int, dict, bytes]:
+    """A GET over a raw socket, with exactly the Host header given (None: no Host header)."""
+    port = int(base.rstrip("/").rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        head = f"GET {path} HTTP/1.1\r\n" + (f"Host: {host}\r\n" if host is not None else "") + extra
+        s.sendall((head + "Connection: close\r\n\r\n").encode("latin-1"))
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_only_its_own_host_names_are_answered(server):
+    project, base, proc = server
+    port = base.rstrip("/").rsplit(":", 1)[1]
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", f"LOCALHOST:{port}"):
+        assert raw_get(base, "/a/", host)[0] == 200, host
+    for host in ("evil.example.com", f"evil.example.com:{port}", f"127.0.0.1.nip.io:{port}", "127.0.0.1:1",
+                 f"localhost.:{port}", ""):
+        status, _, body = raw_get(base, "/a/", host)
+        assert status in (400, 421), host
+        assert "预览政策" not in body.decode("utf-8", "replace"), host
+    assert raw_get(base, "/a/", None)[0] == 400
+    assert raw_get(base, "/livereload.js", "evil.example.com")[0] == 421
+
+
+def test_websocket_checks_origin(server):
+    project, base, proc = server
+    ws_url = base.replace("http://", "ws://") + "livereload"
+
+    async def connect(origin):
+        req = httpclient.HTTPRequest(ws_url, headers={"Origin": origin} if origin else {})
+        try:
+            conn = await websocket.websocket_connect(req)
+        except httpclient.HTTPClientError as e:
+            return e.code
+        conn.close()
+        return 101
+
+    from tornado import httpclient
+    loop = ioloop.IOLoop.current()
+    assert loop.run_sync(lambda: connect(base.rstrip("/")), timeout=20) == 101
+    assert loop.run_sync(lambda: connect("http://evil.example.com"), timeout=20) == 403
+    assert loop.run_sync(lambda: connect("null"), timeout=20) == 403
+
+
+def test_length_is_right_when_body_end_straddles_a_chunk(project):
+    """A page whose </body> falls across tornado's 64 KiB chunks is sent whole, with the reload
+    script, and Content-Length says how long it is."""
+    base_html = project.override("templates/base.html")
+    project.write("a.md", GOOD)
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", str(port)],
+                            cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(lambda: _up(base))
+        out = _served_folder(proc)
+        before = (out / "a" / "index.html").read_bytes().find(b"</body>")
+        fill = 65536 - 3 - before                      # </body> to start 3 bytes before 64 KiB
+        original = base_html.read_text("utf-8")
+        base_html.write_text(original.replace("</body>", "<!--" + "x" * (fill - 7) + "-->" + "</body>"), "utf-8")
+        wait_for(lambda: (out / "a" / "index.html").read_bytes().find(b"</body>") != before)
+        at = (out / "a" / "index.html").read_bytes().find(b"</body>")
+        assert at < 65536 < at + len("</body>"), at
+        status, headers, body = raw_get(base, "/a/", f"127.0.0.1:{port}")
+        assert status == 200
+        assert int(headers["content-length"]) == len(body)
+        assert body.endswith(b"</html>\n") and b'/livereload.js?port=' in body
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+
+
+def _up(base):
+    try:
+        return get(base)[0] == 200
+    except OSError:
+        return False
+
+
+def _served_folder(proc):
+    from pathlib import Path
+    line = proc.stdout.readline()
+    while "Serving " not in line:
+        line = proc.stdout.readline()
+    return Path(line.split("Serving ", 1)[1].split(" on http", 1)[0])
+
+
+def test_bad_urls_are_no_traceback(server):
+    project, base, proc = server
+    host = base.split("//")[1].rstrip("/")
+    for path in ("/a%00/", "/%00", "/a/%00index.html", "/%ff%fe/", "/a/%0a/", "/..%00/"):
+        status, _, body = raw_get(base, path, host)
+        assert status in (400, 404), (path, status)
+        assert b"Traceback" not in body
+
+
+def test_port_out_of_range_is_a_usage_error(project):
+    project.write("a.md", GOOD)
+    for port in ("99999", "-1", "65536"):
+        proc = project.run("serve", "--port", port)
+        assert proc.returncode == 2, (port, proc.stderr)
+        assert "Traceback" not in proc.stderr and "port" in proc.stderr
+
+
+def test_port_zero_prints_the_port_bound(project):
+    project.write("a.md", GOOD)
+    proc = subprocess.Popen([sys.executable, str(ROOT / "build.py"), "serve", "--port", "0"],
+                            cwd=project.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        while "Serving " not in line:
+            assert line, proc.stderr.read()
+            line = proc.stdout.readline()
+        port = int(line.split("http://127.0.0.1:", 1)[1].split("/", 1)[0])
+        assert port > 0
+        status, page = get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and f"/livereload.js?port={port}" in page
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)

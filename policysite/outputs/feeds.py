@@ -9,17 +9,29 @@ addresses).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from html import escape as _escape
+
+
+# (issue 18) Characters XML 1.0 forbids (C0 controls but tab and newlines, lone surrogates, U+FFFE,
+# U+FFFF): one in a title made feed.xml ill-formed (and a lone surrogate could not even be encoded).
+# Validation refuses them in metadata (load.check_text); whatever still comes here, from config.toml
+# or a phrase table, is written as U+FFFD, so the XML is always well-formed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_chars(text: str) -> str:
+    return _NOT_XML.sub("\ufffd", text)
 
 
 def escape(text: str) -> str:
     """XML character data: &, < and > escaped."""
-    return _escape(text, quote=False)
+    return _escape(xml_chars(text), quote=False)
 
 
 def quoteattr(text: str) -> str:
     """An XML attribute value, quoted."""
-    return '"' + _escape(text, quote=True) + '"'
+    return '"' + _escape(xml_chars(text), quote=True) + '"'
 
 from .. import __version__
 from ..model import DRAFT, UPCOMING
@@ -66,6 +78,11 @@ def _stamp(value, tz: dt.tzinfo) -> str:
     return value.isoformat(timespec="seconds")
 
 
+def _instant(value, tz: dt.tzinfo) -> float:
+    """(issue 18) The moment a date or date-time stands for, as a number that sorts in time order."""
+    return dt.datetime.fromisoformat(_stamp(value, tz)).timestamp()
+
+
 def _tz(offset: str) -> dt.timezone:
     sign = -1 if offset.startswith("-") else 1
     hours, minutes = offset.lstrip("+-").split(":")
@@ -96,7 +113,7 @@ def atom_feed(ctx: Context, locale: Locale, path: str) -> bytes | None:
             if changes:
                 body.append(f'<p><a href={quoteattr(base + changes)}>'
                             f'{escape(t["changes_link"].format(old=p.previous(v).version))}</a></p>')
-            entries.append((_stamp(when, tz), p.slug, v.version, [
+            entries.append((_instant(when, tz), p.slug, v.version, [
                 "  <entry>",
                 f"    <id>{escape(link)}</id>",
                 f"    <title>{escape(t['feed_entry'].format(kind=kind, title=doc.title, version=v.version))}</title>",
@@ -111,9 +128,12 @@ def atom_feed(ctx: Context, locale: Locale, path: str) -> bytes | None:
     home = page_url("home", var)
     if home is None:
         return None
+    # (issue 18) newest first by the instant, not by the text of the stamp ("…T09:00+08:00" is
+    # earlier than "…T02:00+00:00", though it sorts after it as text)
     entries.sort(key=lambda e: (e[0], e[1], e[2]), reverse=True)
     site_title = r.site_title(locale)
-    updated = entries[0][0] if entries else _stamp(site.today, tz)
+    updated = next((line.split(">")[1].split("<")[0] for line in entries[0][3] if "<updated>" in line)) \
+        if entries else _stamp(site.today, tz)
     lines = ['<?xml version="1.0" encoding="utf-8"?>',
              f'<feed xmlns="{ATOM_NS}" xml:lang="{lang}">',
              f"  <id>{escape(base + path)}</id>",

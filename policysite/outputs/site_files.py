@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 
 from .. import __version__
 from ..plan import PageSpec
@@ -26,6 +27,12 @@ class Sitemap:
         return Artifact(spec.out_path, "application/xml", sitemap(ctx))
 
 
+def xml_escape(text: str) -> str:
+    """sitemap.xml text: escaped, and no character XML forbids (see feeds.xml_chars)."""
+    from .feeds import xml_chars
+    return html.escape(xml_chars(text))
+
+
 def sitemap(ctx: Context) -> bytes:
     site, pages = ctx.site, ctx.plan
     base = site.config["site.base_url"]
@@ -39,13 +46,13 @@ def sitemap(ctx: Context) -> bytes:
     for p in pages:
         if p.kind == "notfound":
             continue
-        lines.append(f"  <url><loc>{html.escape(base + p.url)}</loc>")
+        lines.append(f"  <url><loc>{xml_escape(base + p.url)}</loc>")
         group = groups[(p.kind, p.slug, p.version, p.variant.mode)]
         for alt in group:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.variant.lang}" href="{html.escape(base + alt.url)}"/>')
+            lines.append(f'    <xhtml:link rel="alternate" hreflang="{alt.variant.lang}" href="{xml_escape(base + alt.url)}"/>')
         default_page = next((a for a in group if a.variant.locale == default), None)
         if default_page:
-            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{html.escape(base + default_page.url)}"/>')
+            lines.append(f'    <xhtml:link rel="alternate" hreflang="x-default" href="{xml_escape(base + default_page.url)}"/>')
         lines.append("  </url>")
     lines.append("</urlset>\n")
     return "\n".join(lines).encode("utf-8")
@@ -117,7 +124,7 @@ def policies_json(ctx: Context) -> bytes:
                 "state": v.state,
                 "languages": v.langs,
                 "translated_by_hand": sorted(v.docs),
-                "summary": v.meta.get("summary"),
+                "summary": _plain(v.meta.get("summary")),
                 "previous": p.previous(v).version if p.previous(v) else None,
                 "pages": urls("version", p.slug, v.version),
                 "changes": urls("changes", p.slug, v.version),
@@ -132,7 +139,16 @@ def policies_json(ctx: Context) -> bytes:
         "feeds": {loc.tag: loc.prefix + "feed.xml" for loc in locales} if cfg["site.base_url"] else {},
         "policies": policies,
     }
-    return (json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+    return re.sub("[\ud800-\udfff]", "\ufffd", text).encode("utf-8")      # always encodable
+
+
+def _plain(text):
+    """A metadata text without its {{…}} no-convert markers (as the pages show it)."""
+    if not text:
+        return text
+    from ..script import NC_MARK
+    return NC_MARK.sub(lambda m: m.group(1), text)
 
 
 SITEMAP, ROBOTS, INDEX = Sitemap(), Robots(), Index()
