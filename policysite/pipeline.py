@@ -49,7 +49,7 @@ def engine_fingerprint() -> str:
     rewrites them)."""
     h = hashlib.sha256(f"{__version__}|{sys.version}|{stamp.library_versions()}".encode())
     for f in map(Path, stamp.engine_files()):
-        h.update(f.name.encode())
+        h.update(f.relative_to(ENGINE_DIR).as_posix().encode())
         h.update(f.read_bytes())
     for f in stamp.library_files():          # a patched file in place (a distribution's security update)
         st = os.stat(f)

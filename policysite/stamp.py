@@ -57,8 +57,13 @@ def _walk(root: Path, into: list) -> None:
 
 
 def engine_files() -> list[str]:
-    """The engine's own files: its code and its data (the default phrase table)."""
-    return sorted(str(p) for p in ENGINE_DIR.iterdir() if p.is_file() and p.suffix in (".py", ".toml", ".json"))
+    """The engine's own files: its code and its data (phrase tables, rules), in the package and
+    in its subpackages (outputs/, importers/); the default theme is walked with the inputs."""
+    found = []
+    for folder, dirs, files in os.walk(ENGINE_DIR):
+        dirs[:] = sorted(d for d in dirs if d not in ("theme", "__pycache__") and not d.startswith("."))
+        found += [os.path.join(folder, f) for f in files if f.endswith((".py", ".toml", ".json", ".tsv"))]
+    return sorted(found)
 
 
 def library_versions() -> str:

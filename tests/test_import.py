@@ -45,6 +45,8 @@ def built_text(project, slug: str) -> tuple[str, object]:
     assert "error" not in proc.stderr, proc.stderr
     page = project.page(slug)
     body = page.xpath("//div[contains(@class,'policy-body')]")[0]
+    for label in body.xpath(".//span[@class='visually-hidden']"):   # 重要条款： before each key clause
+        label.text = ""                                              # (its tail is the clause itself)
     return re.sub(r"\s+", "", text_of(body)), page
 
 

@@ -10,6 +10,7 @@ moved back, and with a stamp record that says so.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import os
 
 import pytest
@@ -189,3 +190,10 @@ def test_inputs_changed_within_the_racy_window_are_not_trusted(project, monkeypa
     monkeypatch.setenv(stamp.CLOCK_ENV, AHEAD)
     project.run(check=True)
     assert SKIPPED in project.run(check=True).stdout
+
+
+def test_the_engine_fingerprint_covers_its_subpackages():
+    """An edit to policysite/outputs/*.py (or importers/) is an edit to the engine."""
+    names = {Path(f).relative_to(stamp.ENGINE_DIR).as_posix() for f in stamp.engine_files()}
+    assert {"pipeline.py", "outputs/pages.py", "outputs/feeds.py", "importers/html.py"} <= names
+    assert not any(n.startswith("theme/") for n in names)       # (walked with the inputs)
