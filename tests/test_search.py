@@ -177,3 +177,12 @@ def test_the_canonical_form_keeps_every_value(project):
     body = search._read((project.out / f"search/pagefind/filter/{issuer_file}.pf_filter").read_bytes())
     values = [v for v, _ in body[1]]
     assert values == sorted(values) == sorted(["甲市人民政府", "乙市数据局", "丙省政务服务中心"])
+
+
+def test_a_site_with_nothing_published_yet_still_builds(project):
+    project.policy("a.md", BODY, status="draft")
+    proc = project.run("--quiet")
+    assert proc.returncode == 0, proc.stderr
+    entry = json.loads((project.out / "search/pagefind/pagefind-entry.json").read_text("utf-8"))
+    assert entry["languages"] == {}
+    assert (project.out / "search/index.html").is_file()

@@ -87,10 +87,9 @@ class Search:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_text(page, "utf-8")
                 count += 1
-            if not count:                      # an empty site: an index with no pages
-                (site / "index.html").parent.mkdir(parents=True, exist_ok=True)
-                (site / "index.html").write_text('<html lang="' + ctx.site.variants.default.tag.lower() +
-                                                 '"><body data-pagefind-body></body></html>', "utf-8")
+            if not count:          # nothing published yet (drafts only): Pagefind refuses an empty site
+                empty = {"languages": {}, "note": "no policy is published yet"}
+                return Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8"))
             proc = subprocess.run([str(exe), "--site", str(site), "--output-path", str(bundle), "--silent"],
                                   capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
             if proc.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
