@@ -197,6 +197,9 @@ OPTIONS = [
     Option("theme.static_dir", _str, "static", "Folder of the site's own static files: copied to /static/ over the "
            "default theme's, file by file (optional)."),
     Option("build.output", _str, "public", "Output folder."),
+    Option("search.versions", _choice("current", "all"), "current", "What the search index holds: `\"current\"`, "
+           "the version each policy's page shows and every upcoming one; `\"all\"`, superseded versions too "
+           "(README, Search)."),
     Option("markdown.allow_tags", _allow_tags, (), "HTML tags to allow in policies beyond the safe allow-list "
            "(README, Safety); risky ones are warned about on every build."),
     Option("markdown.allow_attributes", _allow_attributes, {}, "Attributes to allow beyond the allow-list: "

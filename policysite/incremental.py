@@ -87,3 +87,19 @@ def fingerprints(deps: Dependencies, specs: list[tuple[object, list]]) -> dict[s
         for spec in items:
             fps[spec.out_path] = of(depends(spec))
     return fps
+
+
+def bundle_members(fps: dict[str, str], made: dict[str, list[str]], previous: dict[str, str]) -> dict[str, str]:
+    """The manifest entries of bundles' further files (outputs.Artifact.files): those made by this
+    build (`made`: bundle path -> member paths), and those of bundles that were not made again,
+    kept as the previous build published them. A member's entry is its bundle's fingerprint and
+    path, so it is kept exactly while its bundle is."""
+    members = {}
+    for owner, paths in made.items():
+        for path in paths:
+            members[path] = f"{fps[owner]}@{owner}"
+    for path, value in previous.items():
+        owner = value.partition("@")[2]
+        if owner and owner not in made and fps.get(owner) is not None and value == f"{fps[owner]}@{owner}":
+            members[path] = value
+    return members

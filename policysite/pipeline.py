@@ -338,6 +338,12 @@ def render_phase(ctx: outputs.Context, todo: list[tuple], writer: OutputWriter, 
         artifact = output.render(spec, ctx)
         if artifact is not None:
             writer.put(artifact.path, artifact.data)
+            if artifact.files:                           # a bundle (issue 17: the search index)
+                folder = artifact.path.rsplit("/", 1)[0] + "/"
+                for path, data in artifact.files:
+                    assert path.startswith(folder), f"{output.name}: {path} is outside {folder}"
+                    writer.put(path, data)
+                ctx.bundles[spec.out_path] = [path for path, _ in artifact.files]
     diag.raise_if_errors()
     return sum(1 for output, spec in todo if spec.out_path.endswith(".html"))
 
@@ -410,6 +416,7 @@ def run(request: BuildRequest, state: State | None = None,
                     if not writer.reusable(spec.out_path, fps[spec.out_path])]
             rendered = render_phase(ctx, todo, writer, diag, request.jobs or os.cpu_count() or 1,
                                     checks=lambda: (renderer.check_links(), renderer.report_removed_html()))
+            fps.update(incremental.bundle_members(fps, ctx.bundles, writer.previous))   # a bundle's files
             lap(f"render {rendered} pages")
         except OSError as e:
             writer.abort()

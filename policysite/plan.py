@@ -27,7 +27,8 @@ VERSION = PageKind("version", "policy.html", True, True)         # every version
 HISTORY = PageKind("history", "history.html", False, True)
 CHANGES = PageKind("changes", "changes.html", True, True)        # what changed from the version before
 NOTFOUND = PageKind("notfound", "404.html", False, False)
-KINDS = {k.name: k for k in (HOME, POLICY, VERSION, HISTORY, CHANGES, NOTFOUND)}
+SEARCH = PageKind("search", "search.html", False, False)          # search/ in every variant (issue 17)
+KINDS = {k.name: k for k in (HOME, POLICY, VERSION, HISTORY, CHANGES, NOTFOUND, SEARCH)}
 
 
 class PageSpec(NamedTuple):       # a named tuple: a large site plans ~16 pages a policy on every build
@@ -44,6 +45,8 @@ def url_of(kind: str, variant: Variant, slug: str | None = None, version: str | 
     pre = variant.prefix
     if kind == "home" or kind == "notfound":
         return pre
+    if kind == "search":
+        return f"{pre}search/"
     if kind == "policy":
         return f"{pre}{slug}/"
     if kind == "history":
@@ -65,7 +68,7 @@ def page_key(kind: str, variant: Variant, slug: str | None, version: str | None)
 
 def plan_pages(site: Site) -> list[PageSpec]:
     """Every page of the site, in every variant it exists in. A pure function of the model.
-    The home pages come first. (Written for speed: a large site plans some 16 pages a policy
+    The home pages come first, then the search pages. (Written for speed: a large site plans some 16 pages a policy
     on every build; `tuple.__new__` skips the named tuple's Python-level constructor.)"""
     variants: Variants = site.variants
     by_locales: dict[tuple, list[Variant]] = {}
@@ -83,6 +86,8 @@ def plan_pages(site: Site) -> list[PageSpec]:
     home_locales = [loc for loc in variants if loc.always or any(loc in p.shown.locales for p in site.policies)]
     for var in of(home_locales):
         add(page("home", var))
+    for var in of(home_locales):                       # a search page wherever there is a home page
+        add(page("search", var))
     for p in site.policies:
         slug, shown = p.slug, p.shown
         shown_vars = of(shown.locales)

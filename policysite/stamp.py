@@ -33,7 +33,8 @@ RACY_NS = 2_000_000_000              # covers the 2 s timestamps of FAT-formatte
 CTIME_IS_CHANGE_TIME = os.name != "nt"
 # module -> distribution, for the libraries whose version shapes the output
 LIBRARIES = {"markdown": "Markdown", "jinja2": "Jinja2", "markupsafe": "MarkupSafe", "opencc": "OpenCC",
-             "nh3": "nh3", "yaml": "PyYAML", "frontmatter": "python-frontmatter"}
+             "nh3": "nh3", "yaml": "PyYAML", "frontmatter": "python-frontmatter",
+             "pagefind_bin_extended": "pagefind-bin-extended"}     # the search index (issue 17)
 ENGINE_DIR = Path(__file__).parent
 CACHE_DIR = Path(".cache") / "policysite"
 

@@ -8,7 +8,9 @@ Each output says three things (the `Output` protocol):
   `GLOBAL` nothing more, `LISTING` every version's metadata (titles, issuers, summaries, dates,
   states, locales), `BODIES` every document's content, `policy(slug)` one policy's documents
   (and the list of policies, for the links between them), `content(digest)` bytes of its own;
-- `render(spec, ctx)`: the `Artifact` (path, media type, bytes).
+- `render(spec, ctx)`: the `Artifact` (path, media type, bytes; and, for a bundle whose file
+  names are only known once it is made, such as the search index, the further `files` made with
+  it, inside its folder: published, fingerprinted and removed together with it).
 
 The build fingerprints each artifact by its declared dependency, renders only those whose
 fingerprint changed, and publishes the rest as they are; so the dependency an output declares
@@ -37,6 +39,9 @@ class Artifact:
     path: str              # relative to the output folder, "/"-separated
     media_type: str
     data: bytes
+    # A bundle: more (path, bytes) made with this one, each inside this one's folder. They take
+    # its fingerprint, are kept while it is, and replaced or removed with it (search.py).
+    files: tuple = ()
 
 
 class FileSpec(NamedTuple):
@@ -56,6 +61,7 @@ class Context:
     content: Any = None    # render.Renderer; None while only specs are asked for
     out: Any = None        # errors.Collector, for problems found while making specs
     specs: list = field(default_factory=list)   # [(output, [spec])], once every output was asked
+    bundles: dict = field(default_factory=dict)  # out_path -> [member paths] of bundles made this build
 
     def page_url(self, kind, variant, slug=None, version=None) -> str | None:
         found = self.index.get((kind, variant, slug, version if kind in ("version", "changes") else None))
@@ -77,7 +83,7 @@ def registry() -> list[Output]:
     return list(REGISTRY)
 
 
-from . import feeds, pages, site_files, static  # noqa: E402  (they use the names above)
+from . import feeds, pages, search, site_files, static  # noqa: E402  (they use the names above)
 
 REGISTRY: list[Output] = [pages.PAGES, feeds.FEEDS, site_files.SITEMAP, site_files.ROBOTS, site_files.INDEX,
-                          static.STATIC]
+                          static.STATIC, search.SEARCH]

@@ -114,6 +114,8 @@ def context(spec: PageSpec, ctx: Context) -> dict:
         "today": site.today, "static": url("static/"),
         "feed": url(locale.prefix + "feed.xml") if base_url else None,
         "speech_lang": locale.speech,
+        # the search page of this variant, for the header's link (issue 17)
+        "search_url": page_url("search", var) or page_url("search", fallback),
     }
     CONTEXTS[spec.kind](values, spec, ctx, any_url)
     return values
@@ -222,5 +224,12 @@ def _changes(values: dict, spec: PageSpec, ctx: Context, any_url) -> None:
                    "diff": r.diff(version, previous, locale)})
 
 
-CONTEXTS = {"home": _home, "notfound": _notfound, "policy": _policy, "version": _policy,
+def _search(values: dict, spec: PageSpec, ctx: Context, any_url) -> None:
+    """The search page: the policies list (what it shows without JavaScript, and before a query)
+    and where the index is (outputs/search.py)."""
+    _home(values, spec, ctx, any_url)
+    values["pagefind_url"] = values["url"]("search/pagefind/")
+
+
+CONTEXTS = {"home": _home, "notfound": _notfound, "search": _search, "policy": _policy, "version": _policy,
             "history": _history, "changes": _changes}

@@ -1,0 +1,209 @@
+"""The search page in Chromium over HTTP on 127.0.0.1: the sample site's real Pagefind index,
+queried in either script, in every mode, by keyboard, without JavaScript, under the page's CSP."""
+from __future__ import annotations
+
+import json
+from urllib.parse import quote
+
+import pytest
+
+from .conftest import sample_site
+from .helpers import TARGETS
+from .test_axe import report, run_axe
+
+STATUS = "[data-search-status]"
+CSP_WATCH = ("document.addEventListener('securitypolicyviolation', e => "
+             "console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI));")
+
+
+@pytest.fixture
+def spage(page):
+    """The shared page, reporting every Content-Security-Policy violation as a console error."""
+    if not getattr(page, "_csp_watch", False):
+        page.add_init_script(CSP_WATCH)
+        page._csp_watch = True
+    return page
+
+
+def wait_done(page) -> str:
+    """Wait until the live region says how the query went (not 'searching…'); its text."""
+    page.wait_for_function(f"""() => {{ const s = document.querySelector('{STATUS}');
+        return s && s.textContent.trim() && !s.textContent.trim().endsWith('…'); }}""", timeout=20000)
+    return page.inner_text(STATUS)
+
+
+def query(page, goto, prefix: str, q: str) -> str:
+    goto(page, f"{prefix}search/?q={quote(q)}")
+    return wait_done(page)
+
+
+def results(page) -> list[dict]:
+    return page.evaluate("""() => [...document.querySelectorAll('.search-result')].map(li => ({
+        href: li.querySelector('.search-result-title a').href,
+        title: li.querySelector('.search-result-title a').textContent,
+        meta: li.querySelector('.search-result-meta').textContent,
+        marks: [...li.querySelectorAll('mark')].map(m => m.textContent),
+        sections: [...li.querySelectorAll('.search-result-sections a')].map(a => a.href),
+    }))""")
+
+
+def no_errors(page, what: str) -> None:
+    assert not page.errors, f"{what}: errors in the console (CSP violations included): {page.errors}"
+
+
+def test_simplified_query_on_the_traditional_page_finds_the_traditional_text(spage, goto, base_url):
+    status = query(spage, goto, "zh-hant/", "人脸识别")
+    found = results(spage)
+    assert found, status
+    assert "結果" in status and str(len(found)) in status
+    first = found[0]
+    assert first["href"].startswith(base_url + "zh-hant/platform-privacy/"), first
+    assert "青川通辦" in first["title"], "the title in the reader's own script"
+    assert "現行有效" in first["meta"] or "尚未生效" in first["meta"]
+    assert first["marks"], "the words found are marked"
+    assert first["sections"] and all("#s" in s for s in first["sections"])
+    assert all(s.startswith(base_url + "zh-hant/platform-privacy/") for s in first["sections"])
+    no_errors(spage, "zh-hant search")
+    # the section link leads to a heading of the Traditional page
+    spage.click(".search-result-sections a >> nth=0")
+    spage.wait_for_load_state("load")
+    assert spage.url.startswith(base_url + "zh-hant/platform-privacy/")
+    target = spage.url.split("#", 1)[1]
+    assert spage.evaluate("id => !!document.getElementById(id)", target)
+    assert spage.evaluate("document.documentElement.lang") == "zh-Hant"
+
+
+def test_traditional_query_on_the_simplified_page_finds_the_simplified_text(spage, goto, base_url):
+    query(spage, goto, "", "人臉識別")
+    found = results(spage)
+    assert found
+    assert found[0]["href"].startswith(base_url + "platform-privacy/")
+    assert "青川通办" in found[0]["title"]
+    no_errors(spage, "search")
+
+
+def test_the_same_words_in_each_script_find_the_same_pages(spage, goto):
+    pages = {}
+    for prefix, q in (("", "人脸识别"), ("", "人臉識別"), ("zh-hant/", "人臉識別"), ("zh-hant/", "人脸识别")):
+        query(spage, goto, prefix, q)
+        pages[(prefix, q)] = sorted(r["href"].split("/policies/", 1)[1].removeprefix("zh-hant/")
+                                    for r in results(spage))
+    assert len(set(map(tuple, pages.values()))) == 1, pages
+    assert pages[("", "人脸识别")]
+
+
+def test_a_query_with_no_results_is_announced(spage, goto):
+    status = query(spage, goto, "", "龘靐齉")
+    assert results(spage) == []
+    assert "没有找到" in status and "龘靐齉" in status
+    region = spage.locator(STATUS)
+    assert region.get_attribute("role") == "status" and region.get_attribute("aria-live") == "polite"
+    assert spage.locator("[data-search-results]").is_hidden()
+    no_errors(spage, "no results")
+
+
+def test_the_count_is_announced_in_english_too(spage, goto):
+    status = query(spage, goto, "en/", "account")
+    n = len(results(spage))
+    assert n and (f"{n} results" in status or "1 result " in status), status
+
+
+def test_elder_search_page_large_type_targets_and_elder_links(spage, goto, base_url):
+    query(spage, goto, "elder/", "邮箱")
+    found = results(spage)
+    assert found
+    assert all(r["href"].startswith(base_url + "elder/") for r in found), "results lead to 长者版 pages"
+    assert all(s.startswith(base_url + "elder/") for r in found for s in r["sections"])
+    size = spage.evaluate("parseFloat(getComputedStyle(document.querySelector('.search-result-excerpt')).fontSize)")
+    body = spage.evaluate("parseFloat(getComputedStyle(document.querySelector('main p')).fontSize)")
+    assert size >= 20 and body >= 20, (size, body)
+    targets = spage.evaluate(TARGETS)
+    small = [t for t in targets if not t["inline"] and (t["width"] < 44 - 0.01 or t["height"] < 44 - 0.01)]
+    assert not small, "targets under 44×44 px: " + "; ".join(f"{t['html']} {t['width']:.0f}×{t['height']:.0f}"
+                                                            for t in small)
+    for sel in ("#search-q", ".search-form button", ".search-link"):
+        box = spage.locator(sel).bounding_box()
+        assert box["height"] >= 60, (sel, box)
+    no_errors(spage, "elder search")
+
+
+@pytest.mark.parametrize("prefix", ["", "elder/", "zh-hant/elder/"])
+def test_axe_with_results_and_filters(prefix, spage, goto):
+    query(spage, goto, prefix, "信息")
+    assert results(spage)
+    violations = run_axe(spage, elder="elder/" in prefix)
+    assert not violations, f"/{prefix}search/ with results:\n" + report(violations)
+    no_errors(spage, "axe")
+
+
+def test_filters_by_issuer_and_state(spage, goto):
+    query(spage, goto, "", "信息")
+    before = results(spage)
+    issuers = {r["meta"].split(" · ")[0] for r in before}
+    assert len(issuers) > 1
+    options = spage.eval_on_selector_all("#search-filter-issuer option", "os => os.map(o => o.value)")
+    assert "" in options and "海澜市人民政府办公室" in options
+    assert spage.locator("#search-filter-state").count() == 1          # 现行有效 and 尚未生效
+    spage.select_option("#search-filter-issuer", "海澜市人民政府办公室")
+    spage.wait_for_function("n => document.querySelectorAll('.search-result').length !== n", arg=len(before))
+    wait_done(spage)
+    after = results(spage)
+    assert after and all(r["meta"].startswith("海澜市人民政府办公室") for r in after)
+    spage.select_option("#search-filter-state", "尚未生效")
+    spage.wait_for_function("() => [...document.querySelectorAll('.search-result-meta')].every(m => m.textContent.includes('尚未生效'))")
+    no_errors(spage, "filters")
+
+
+def test_keyboard_only(spage, goto, base_url):
+    goto(spage, "search/")
+    for _ in range(30):                                  # Tab from the top until the search box
+        spage.keyboard.press("Tab")
+        if spage.evaluate("document.activeElement.id") == "search-q":
+            break
+    else:
+        pytest.fail("the search box cannot be reached with Tab")
+    spage.keyboard.type("人脸识别")
+    spage.keyboard.press("Enter")
+    status = wait_done(spage)
+    assert "找到" in status
+    assert spage.url.endswith("search/?q=" + quote("人脸识别")), "the query is in the address, to share or reload"
+    first = spage.locator(".search-result-title a").first.evaluate("a => a.href")
+    for _ in range(20):
+        spage.keyboard.press("Tab")
+        if spage.evaluate("document.activeElement.closest('.search-result-title') !== null"):
+            break
+    else:
+        pytest.fail("the results cannot be reached with Tab")
+    with spage.expect_navigation():
+        spage.keyboard.press("Enter")
+    assert spage.url == first and first.startswith(base_url + "platform-privacy/")
+    no_errors(spage, "keyboard")
+
+
+def test_without_javascript_the_form_leads_to_the_policies_list(new_page, goto, base_url):
+    page = new_page(java_script_enabled=False)
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    goto(page, "search/")
+    assert page.locator("[data-search-nojs]").is_visible()
+    links = page.eval_on_selector_all(".search-all-list a", "as => as.map(a => a.href)")
+    out, _ = sample_site()
+    policies = json.loads((out / "policies.json").read_text("utf-8"))["policies"]
+    shown = [p for p in policies if "zh-Hans" in p["pages"]]
+    assert base_url + "platform-privacy/" in links and len(links) == len(shown)
+    page.fill("#search-q", "人脸识别")
+    with page.expect_navigation():
+        page.press("#search-q", "Enter")                 # a GET to the page itself (form-action 'self')
+    assert page.url.startswith(base_url + "search/?q=")
+    assert page.locator(".search-all-list a").count() == len(links), "the list of every policy, explained"
+    assert page.locator("[data-search-nojs]").is_visible()
+    assert not violations and not page.errors, violations + page.errors
+
+
+def test_every_page_links_to_its_own_search_page(spage, goto, base_url):
+    for url, expected in (("zh-hant/elder/platform-privacy/", "zh-hant/elder/search/"),
+                          ("en/terms-of-use/", "en/search/"), ("platform-privacy/2.0/changes/", "search/")):
+        goto(spage, url)
+        link = spage.locator("header .search-link")
+        assert link.count() == 1
+        assert link.evaluate("a => a.href") == base_url + expected

@@ -1,0 +1,188 @@
+"""The search index (outputs/search.py): a Pagefind bundle under search/pagefind/, made by the real
+Pagefind binary from the real rendered and converted documents, read back from its files."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import pytest
+
+from conftest import file_ids, text_of, tree
+from policysite.outputs import search
+
+pytestmark = pytest.mark.skipif(search.executable() is None, reason="pagefind[extended] is not installed")
+
+BODY = ("## 一、总则\n\n我们使用人脸识别核验您的身份。\n\n"
+        "## 二、信息保存\n\n您的信息保存在境内的服务器上。\n")
+
+
+def fragments(out) -> list[dict]:
+    """Every record of the bundle: Pagefind's fragment files are gzipped JSON after a magic word."""
+    found = []
+    for path in sorted((out / "search/pagefind/fragment").glob("*.pf_fragment")):
+        raw = gzip.decompress(path.read_bytes())
+        assert raw.startswith(b"pagefind_dcd")
+        record = json.loads(raw[len(b"pagefind_dcd"):])
+        record["file"] = path.name
+        record["text"] = record["content"].replace("\u200b", "")   # Pagefind marks word breaks so
+        found.append(record)
+    return found
+
+
+def by_lang(out, lang_prefix: str) -> list[dict]:
+    return [r for r in fragments(out) if r["file"].startswith(lang_prefix + "_")]
+
+
+def two_versions(project, second_effective="2027-01-01"):
+    project.policy("svc/1.0.md", BODY, version='"1.0"', effective="2024-01-01", slug="svc")
+    project.policy("svc/2.0.md", BODY.replace("境内", "本省"), version='"2.0"', effective=second_effective,
+                   slug="svc")
+
+
+def test_the_bundle_and_a_search_page_in_every_variant(project):
+    project.policy("a.md", BODY)
+    result = project.build()
+    out = project.out
+    entry = json.loads((out / "search/pagefind/pagefind-entry.json").read_text("utf-8"))
+    assert set(entry["languages"]) == {"zh-hans", "zh-hant"}
+    for lang, info in entry["languages"].items():
+        assert (out / f"search/pagefind/pagefind.{info['hash']}.pf_meta").is_file()
+        assert info["page_count"] == 1
+    assert (out / "search/pagefind/pagefind.js").is_file() and (out / "search/pagefind/pagefind-worker.js").is_file()
+    assert not list((out / "search/pagefind").glob("pagefind-ui*")), "Pagefind's own UI is not published"
+    for url in ("search/", "elder/search/", "zh-hant/search/", "zh-hant/elder/search/"):
+        doc = project.page(url)
+        form = doc.find(".//{*}form[@role='search']")
+        assert form is not None and form.get("method") == "get" and form.get("action") == "./"
+        assert form.find(".//{*}input[@name='q']") is not None
+        csp = doc.find(".//{*}meta[@http-equiv='Content-Security-Policy']").get("content")
+        assert "'wasm-unsafe-eval'" in csp and "form-action 'self'" in csp
+        # without JavaScript: every policy, listed on the page itself, with the form explained
+        links = [a.get("href") for a in doc.iter("a")]
+        assert "../a/" in links
+    # every other page: the header links to its variant's search page; the CSP as strict as before
+    page = project.page("zh-hant/elder/a/")
+    link = [a for a in page.iter("a") if a.get("class") == "search-link"]
+    assert len(link) == 1 and link[0].get("href") == "../search/" and text_of(link[0]) == "搜尋"
+    csp = page.find(".//{*}meta[@http-equiv='Content-Security-Policy']").get("content")
+    assert "wasm" not in csp and "form-action 'none'" in csp
+    # the bundle's files are the build's own: in its manifest, like every other file
+    assert {p for p in tree(out) if p.startswith("search/pagefind/")} <= set(result.pages)
+
+
+def test_records_hold_their_own_script_and_the_other_and_name_their_page(project):
+    project.policy("a.md", BODY, title="人脸识别规则", issuer="测试市数据局")
+    project.build()
+    hans, hant = by_lang(project.out, "zh-hans"), by_lang(project.out, "zh-hant")
+    assert len(hans) == len(hant) == 1
+    t = hant[0]
+    assert t["meta"]["title"] == "人臉識別規則" and t["meta"]["issuer"] == "測試市數據局"
+    assert t["meta"]["path"] == "a/" and t["meta"]["state"] == "現行有效" and t["meta"]["state_key"] == "current"
+    assert t["filters"] == {"issuer": ["測試市數據局"], "state": ["現行有效"]}
+    # both scripts are searchable in each locale's index: OpenCC's text and the original
+    assert "人臉識別" in t["text"] and "人脸识别" in t["text"]
+    assert "人脸识别" in hans[0]["text"] and "人臉識別" in hans[0]["text"]
+    # sections: anchors of the page's own headings
+    anchors = {a["hash"] if isinstance(a, dict) and "hash" in a else a.get("id") for a in t["anchors"]}
+    assert {"s1", "s2"} <= anchors
+
+
+def test_current_and_upcoming_are_indexed_superseded_only_when_asked(project):
+    project.policy("svc/0.9.md", BODY.replace("境内", "海外"), version='"0.9"', effective="2020-01-01", slug="svc")
+    two_versions(project)
+    project.build()
+    states = sorted((r["meta"]["version"], r["meta"]["state_key"], r["meta"]["path"])
+                    for r in by_lang(project.out, "zh-hans"))
+    assert states == [("1.0", "current", "svc/"), ("2.0", "upcoming", "svc/2.0/")]
+    # several states: the state filter offers them
+    filters = {tuple(sorted(r["filters"]["state"])) for r in by_lang(project.out, "zh-hans")}
+    assert filters == {("现行有效",), ("尚未生效",)}
+
+    project.config("""
+        [site]
+        title = "测试站点"
+        today = 2026-11-22
+        [search]
+        versions = "all"
+        """)
+    project.build()
+    states = sorted((r["meta"]["version"], r["meta"]["state_key"]) for r in by_lang(project.out, "zh-hans"))
+    assert states == [("0.9", "superseded"), ("1.0", "current"), ("2.0", "upcoming")]
+
+
+def test_a_wrong_versions_value_is_named_with_its_line(project):
+    project.policy("a.md", BODY)
+    project.config("""
+        [site]
+        title = "测试站点"
+        [search]
+        versions = "every"
+        """)
+    proc = project.run("--quiet")
+    assert proc.returncode != 0
+    assert "config.toml:5" in proc.stderr and "search.versions" in proc.stderr and '"all"' in proc.stderr
+
+
+def test_no_change_build_leaves_the_bundle_untouched_and_a_body_edit_rebuilds_it(project):
+    project.policy("a.md", BODY)
+    project.policy("b.md", BODY, title="第二个政策")
+    project.build()
+    before_ids = {k: v for k, v in file_ids(project.out).items() if k.startswith("search/pagefind/")}
+    before = tree(project.out)
+
+    project.build()                                             # nothing changed
+    after_ids = {k: v for k, v in file_ids(project.out).items() if k.startswith("search/pagefind/")}
+    assert after_ids == before_ids, "a no-change build rewrote the search index"
+
+    project.policy("b.md", BODY + "\n## 三、新增条款\n\n我们新增了无障碍浏览服务。\n", title="第二个政策")
+    project.build()
+    now = tree(project.out)
+    assert now["search/pagefind/pagefind-entry.json"] != before["search/pagefind/pagefind-entry.json"]
+    assert any("无障碍浏览" in r["text"] for r in by_lang(project.out, "zh-hans"))
+    # old index files are gone: the folder holds exactly what the entry names and the code
+    stale = [p for p in before if p.startswith("search/pagefind/") and p not in now]
+    assert stale and not any((project.out / p).exists() for p in stale)
+    # and what is published is what a fresh build makes, byte for byte
+    fresh = project.root / "fresh"
+    from policysite.pipeline import build
+    build(project.root / "config.toml", fresh, use_cache=False)
+    assert {k: v for k, v in tree(fresh).items() if k != ".policysite"} == \
+           {k: v for k, v in now.items() if k != ".policysite"}
+
+
+def test_the_bundle_is_byte_identical_from_build_to_build(project):
+    # several issuers and states: Pagefind writes those filters in hash-map order
+    for i, issuer in enumerate(["甲市人民政府", "乙市数据局", "丙省政务服务中心", "丁县人民政府"]):
+        project.policy(f"p{i}.md", BODY, title=f"政策{i}", issuer=issuer)
+    two_versions(project)
+    from policysite.pipeline import build
+    trees = []
+    for n in range(4):
+        out = project.root / f"out{n}"
+        build(project.root / "config.toml", out, use_cache=False)
+        trees.append({k: v for k, v in tree(out).items() if k.startswith("search/")})
+    assert all(t == trees[0] for t in trees[1:])
+
+
+def test_the_canonical_form_keeps_every_value(project):
+    for i, issuer in enumerate(["甲市人民政府", "乙市数据局", "丙省政务服务中心"]):
+        project.policy(f"p{i}.md", BODY, title=f"政策{i}", issuer=issuer)
+    project.build()
+    entry = json.loads((project.out / "search/pagefind/pagefind-entry.json").read_text("utf-8"))
+    meta = search._read((project.out / f"search/pagefind/pagefind.{entry['languages']['zh-hans']['hash']}.pf_meta")
+                        .read_bytes())
+    names = [name for name, _ in meta[3]]
+    assert names == sorted(names) == ["issuer", "state"]
+    issuer_file = dict(meta[3])["issuer"]
+    body = search._read((project.out / f"search/pagefind/filter/{issuer_file}.pf_filter").read_bytes())
+    values = [v for v, _ in body[1]]
+    assert values == sorted(values) == sorted(["甲市人民政府", "乙市数据局", "丙省政务服务中心"])
+
+
+def test_a_site_with_nothing_published_yet_still_builds(project):
+    project.policy("a.md", BODY, status="draft")
+    proc = project.run("--quiet")
+    assert proc.returncode == 0, proc.stderr
+    entry = json.loads((project.out / "search/pagefind/pagefind-entry.json").read_text("utf-8"))
+    assert entry["languages"] == {}
+    assert (project.out / "search/index.html").is_file()
