@@ -81,11 +81,13 @@ class Dependencies:
 def fingerprints(deps: Dependencies, specs: list[tuple[object, list]]) -> dict[str, str]:
     """out_path -> fingerprint, for each output's specs (`specs`: (output, [spec]) pairs)."""
     fps: dict[str, str] = {}
-    of = deps.of
+    known: dict[tuple, str] = {}              # each dependency's fingerprint, computed once
     for output, items in specs:
-        depends = output.depends
-        for spec in items:
-            fps[spec.out_path] = of(depends(spec))
+        for spec, dep in zip(items, map(output.depends, items)):
+            fp = known.get(dep)
+            if fp is None:
+                fp = known[dep] = deps.of(dep)
+            fps[spec.out_path] = fp
     return fps
 
 

@@ -227,13 +227,16 @@ def load_phase(config_path: Path, diag: Collector, drafts: bool, source_cache: d
     return model_phase(load_config_phase(config_path, diag, out_dir), diag, drafts, source_cache)
 
 
-def plan_phase(site: Site, diag: Collector) -> outputs.Context:
-    """The page plan, every output's specs, and the check that no two land on one path."""
+def plan_phase(site: Site, diag: Collector, checked: dict | None = None) -> outputs.Context:
+    """The page plan, every output's specs, and the check that no two land on one path.
+    `checked`: the paths of the last build that succeeded; the same paths need no check again
+    (at 1,000 policies the check is ~30 ms of a 0.3 s edit)."""
     plan = plan_pages(site)
     ctx = outputs.Context(site, plan, plan_index_of(plan), out=diag)
     ctx.specs = [(output, list(output.specs(ctx))) for output in outputs.registry()]
-    check_paths(site, [(spec.out_path, spec if output.parallel else output.name)
-                       for output, items in ctx.specs for spec in items], diag)
+    made = [(spec.out_path, spec if output.parallel else output.name) for output, items in ctx.specs for spec in items]
+    if not checked or len(made) > len(checked) or any(path not in checked for path, _ in made):
+        check_paths(site, made, diag)
     diag.raise_if_errors()
     return ctx
 
@@ -387,7 +390,7 @@ def run(request: BuildRequest, state: State | None = None,
     sources = dict(state.sources)
     site = model_phase(cfg, diag, request.drafts, sources)
     lap("load and model")
-    ctx = plan_phase(site, diag)
+    ctx = plan_phase(site, diag, state.manifest)
     check_target(out_dir.resolve(), [p.resolve() for p in protected_paths(cfg)], input_paths(cfg))
 
     # what changed: fingerprints of every artifact's declared dependencies
