@@ -403,6 +403,7 @@ def run(request: BuildRequest, state: State | None = None,
         renderer.check_templates()
         diag.raise_if_errors()
         templates_ok = templates
+    diag.raise_if_errors()                    # (the template folders' links, strings, phrase tables)
     deps = incremental.Dependencies(site, incremental.global_fingerprint(cfg, request.drafts, engine, templates))
     fps = incremental.fingerprints(deps, ctx.specs)
     lap("plan, checks and fingerprints")

@@ -186,6 +186,9 @@ class Renderer:
         # the site's overrides, then the site's templates, then the default theme (the first found wins)
         dirs = [cfg.path_of("theme.overrides_dir"), cfg.path_of("theme.templates_dir"), THEME_TEMPLATES]
         self.template_dirs = [d for d in dirs if d.is_dir()]
+        for d in self.template_dirs:
+            if d != THEME_TEMPLATES:
+                _check_links_inside(d, cfg.root, out)
         for key in ("theme.templates_dir", "theme.overrides_dir"):
             if key in cfg.given and not cfg.path_of(key).is_dir():
                 out.error(cfg.path, cfg.lines.get(key), key, f"templates folder not found: {cfg.path_of(key)}",
@@ -454,6 +457,21 @@ def _convert_toc(toc, conv: Converter, target):
         return toc
     return [dict(t, name=conv.convert_html(t["name"], target), children=_convert_toc(t["children"], conv, target))
             for t in toc]
+
+
+def _check_links_inside(folder: Path, site_root: Path, out: Collector) -> None:
+    """Template overrides follow the rule policies and static files follow: a symbolic link is
+    followed only when it leads inside the site (a template could otherwise include any file of
+    the machine into every page)."""
+    for path in sorted(folder.rglob("*")):
+        try:
+            if path.resolve(strict=True).is_relative_to(site_root):
+                continue
+            out.error(path, None, None, "symbolic link points outside the site; not followed",
+                      "copy the template into the site instead of linking to it")
+        except (OSError, RuntimeError):
+            out.error(path, None, None, "symbolic link leads to nothing (its target is gone, or it links to itself)",
+                      "delete the link, or copy the file it meant into the site")
 
 
 def _line_at(src, offset: int) -> int | None:

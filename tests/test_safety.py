@@ -71,6 +71,16 @@ def test_symlink_in_static_leading_outside_the_site_is_not_published(project, tm
         if project.out.exists() else True
 
 
+def test_symlink_in_templates_leading_outside_the_site_is_an_error(project, tmp_path):
+    secret = tmp_path / "secret.html"
+    secret.write_text("private")
+    (project.root / "templates" / "404.html").symlink_to(secret)
+    project.write("a.md", GOOD)
+    proc = project.run()
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert "templates/404.html: error: symbolic link points outside the site" in proc.stderr
+
+
 def test_symlink_in_static_inside_the_site_is_published(project):
     (project.root / "logo.svg").write_text("<svg/>")
     (project.root / "static" / "logo.svg").symlink_to(project.root / "logo.svg")
