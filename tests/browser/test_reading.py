@@ -213,7 +213,8 @@ def test_header_words_are_never_broken_inside(url, width, page, goto, cjk_font):
 # --- Chinese typography --------------------------------------------------------------------
 
 QUOTE_WIDTHS = """(root) => {
-  // the width of every “ and ” in the text below root, against the CJK character beside it. A quote
+  // the width of every “ and ” (or 「」『』, which Traditional pages write) in the text below root,
+  // against the CJK character beside it. A quote
   // mark next to other punctuation (”“, ”）) is measured with it: Chromium trims such pairs by half
   // a character (CSS text-spacing-trim, as Chinese typesetting does), so the pair is 1.5 characters
   // wide; a quote from a Latin font would leave it at 1.
@@ -225,10 +226,12 @@ QUOTE_WIDTHS = """(root) => {
   for (let node = walker.nextNode(); node; node = walker.nextNode()) {
     const d = node.data;
     for (let i = 0; i < d.length; i++) {
-      if (d[i] !== '“' && d[i] !== '”') continue;
-      const j = d[i] === '“' ? i + 1 : i - 1;
+      const opens = '“「『', closes = '”」』';
+      if (!opens.includes(d[i]) && !closes.includes(d[i])) continue;
+      const open = opens.includes(d[i]);
+      const j = open ? i + 1 : i - 1;
       if (j < 0 || j >= d.length || !/[\\u4e00-\\u9fff]/.test(d[j])) continue;
-      const k = d[i] === '“' ? i - 1 : i + 1;              // the outer side
+      const k = open ? i - 1 : i + 1;                      // the outer side
       const family = getComputedStyle(node.parentElement).fontFamily.split(',')[0];
       const q = width(node, i), c = width(node, j);
       if (!q || !c) continue;
