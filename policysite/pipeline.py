@@ -174,6 +174,7 @@ class BuildResult:
     out_dir: Path | None = None
     rendered: int = 0                     # HTML pages rendered by this build (the rest were unchanged)
     timings: list[tuple[str, float]] = field(default_factory=list)     # (phase, seconds), for --timings
+    written: list[str] = field(default_factory=list)   # output paths this build wrote (issue 19: serve reloads only those pages)
 
     @functools.cached_property
     def html_pages(self) -> int:
@@ -432,7 +433,7 @@ def run(request: BuildRequest, state: State | None = None,
     if use_cache and not unchanged:
         save_state(cache_dir, new_state)
     result = BuildResult(site, list(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=rendered,
-                         timings=timings)
+                         timings=timings, written=list(writer.written))
     if use_cache and taken:
         stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
                      {"policies": len(site.policies), "pages": result.html_pages,
