@@ -9,11 +9,12 @@
   if ("scrollRestoration" in history) history.scrollRestoration = "manual";
 
   function sectionInView() {
-    // the last heading (or element with an id in the main text) above the top of the window
-    var best = null, nodes = document.querySelectorAll("main [id], h1[id], h2[id], h3[id], h4[id]");
+    // the section being read: the last heading that starts in the top third of the window or
+    // above it (a heading lower down has not been reached yet)
+    var best = null, line = window.innerHeight / 3;
+    var nodes = document.querySelectorAll("h1[id], h2[id], h3[id], h4[id], h5[id], h6[id]");
     for (var i = 0; i < nodes.length; i++) {
-      var top = nodes[i].getBoundingClientRect().top;
-      if (top <= 1) best = nodes[i]; else break;
+      if (nodes[i].getBoundingClientRect().top <= line) best = nodes[i]; else break;
     }
     return best;
   }
@@ -28,9 +29,14 @@
     var raw = null;
     try { raw = sessionStorage.getItem(KEY); sessionStorage.removeItem(KEY); } catch (e) { return; }
     if (!raw) return;
-    var state = JSON.parse(raw), el = state.section && document.getElementById(state.section);
-    if (el) window.scrollTo(0, el.getBoundingClientRect().top + window.scrollY - state.offset);
-    else window.scrollTo(0, state.y);
+    var state = JSON.parse(raw);
+    function place() {
+      var el = state.section && document.getElementById(state.section);
+      if (el) window.scrollTo({ top: el.getBoundingClientRect().top + window.scrollY - state.offset, behavior: "instant" });
+      else window.scrollTo({ top: state.y, behavior: "instant" });
+    }
+    place();
+    window.addEventListener("load", place, { once: true });      // again once fonts and images are in
   }
 
   function reload() { remember(); location.reload(); }
