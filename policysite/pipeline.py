@@ -199,6 +199,7 @@ class BuildRequest:
     inputs: tuple | None = None           # (started, metadata of every input) as the stamp took it
     freeze: bool = False                  # the process ends with the build (the command line)
     say: object = None                    # prints a notice (a build waiting for another), or None
+    durable: bool = True                  # issue 19: False (the preview server): publish without fsync
 
 
 # --- stages ------------------------------------------------------------------------
@@ -406,6 +407,7 @@ def run(request: BuildRequest, state: State | None = None,
                                   state.marker if same_place else None, request.incremental)
         except OSError as e:
             raise write_problem(e, out_dir) from None
+        writer.durable = request.durable
         try:
             todo = [(output, spec) for output, items in ctx.specs for spec in items
                     if not writer.reusable(spec.out_path, fps[spec.out_path])]
@@ -458,7 +460,8 @@ class Builder:
     def __init__(self, config_path: Path, out_dir: Path | None = None, drafts: bool = False,
                  incremental_write: bool = True):
         self.request = BuildRequest(Path(config_path), Path(out_dir) if out_dir else None, drafts,
-                                    incremental=True if incremental_write else None)
+                                    incremental=True if incremental_write else None,
+                                    durable=False)           # issue 19: a preview needs no fsync
         self.config_path, self.out_dir, self.drafts = self.request.config_path, out_dir, drafts
         self.state: State | None = None
         engine = engine_fingerprint()        # rendered documents stay in memory between rebuilds
