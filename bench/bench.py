@@ -9,8 +9,9 @@ Each build runs as its own process (`python build.py ...`), timed from start to
 exit, with its peak resident memory (the largest process, as wait4 reports it).
 Measured: a cold build (`--no-cache`, empty output folder); a build that fills
 the cache; a rebuild with nothing changed; a rebuild after editing one policy;
-the save-to-rebuilt time of `serve` (edit a file, wait until the new page is
-on disk); pages per second.
+`serve`'s save → visible time (a Chromium page open on a policy, a marker appended
+to its file, until the marker is in the page's DOM; median of 10) on the sample site
+and at N policies; the CPU time of the edit and no-change rebuilds; pages per second.
 """
 from __future__ import annotations
 
