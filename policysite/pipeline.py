@@ -174,6 +174,7 @@ class BuildResult:
     out_dir: Path | None = None
     rendered: int = 0                     # HTML pages rendered by this build (the rest were unchanged)
     timings: list[tuple[str, float]] = field(default_factory=list)     # (phase, seconds), for --timings
+    written: list[str] = field(default_factory=list)   # output paths this build wrote (issue 19: serve reloads only those pages)
 
     @functools.cached_property
     def html_pages(self) -> int:
@@ -198,6 +199,7 @@ class BuildRequest:
     inputs: tuple | None = None           # (started, metadata of every input) as the stamp took it
     freeze: bool = False                  # the process ends with the build (the command line)
     say: object = None                    # prints a notice (a build waiting for another), or None
+    durable: bool = True                  # issue 19: False (the preview server): publish without fsync
 
 
 # --- stages ------------------------------------------------------------------------
@@ -415,6 +417,7 @@ def run(request: BuildRequest, state: State | None = None,
                                   state.marker if same_place else None, request.incremental)
         except OSError as e:
             raise write_problem(e, out_dir) from None
+        writer.durable = request.durable
         try:
             todo = [(output, spec) for output, items in ctx.specs for spec in items
                     if not writer.reusable(spec.out_path, fps[spec.out_path])]
@@ -443,7 +446,7 @@ def run(request: BuildRequest, state: State | None = None,
     if use_cache and not unchanged:
         save_state(cache_dir, new_state)
     result = BuildResult(site, list(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=rendered,
-                         timings=timings)
+                         timings=timings, written=list(writer.written))
     if use_cache and taken:
         stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
                      {"policies": len(site.policies), "pages": result.html_pages,
@@ -468,7 +471,8 @@ class Builder:
     def __init__(self, config_path: Path, out_dir: Path | None = None, drafts: bool = False,
                  incremental_write: bool = True):
         self.request = BuildRequest(Path(config_path), Path(out_dir) if out_dir else None, drafts,
-                                    incremental=True if incremental_write else None)
+                                    incremental=True if incremental_write else None,
+                                    durable=False)           # issue 19: a preview needs no fsync
         self.config_path, self.out_dir, self.drafts = self.request.config_path, out_dir, drafts
         self.state: State | None = None
         engine = engine_fingerprint()        # rendered documents stay in memory between rebuilds

@@ -5,10 +5,16 @@ the reload broadcast; we serve the built pages ourselves so that the page's stri
 Content-Security-Policy still holds: the reload script is added as a same-origin
 <script src>, never inline.
 
-- Changes are found by polling the watched files every 0.2 s; a rebuild starts
-  once they have been quiet for 0.3 s, so an editor's burst of saves (temporary
-  file, rename, several files) gives one rebuild.
-- The Builder re-renders only what a change affects (see pipeline.Builder).
+- Changes come as the system's file events (watchfiles: inotify on Linux, FSEvents,
+  ReadDirectoryChangesW), in a thread of their own; a rebuild starts as soon as
+  events have stopped arriving for QUIET_SECONDS (20 ms), so an editor's burst of
+  saves (temporary file, rename, several files) gives one rebuild, with no fixed
+  wait. Events that arrive while a rebuild runs are queued and give the next one.
+- The Builder keeps state, rendered documents and OpenCC loaded and re-renders only
+  what a change affects, writing only the pages that changed (see pipeline.Builder).
+- The browser is told which pages were written; our reload.js (served as
+  /livereload.js) reloads a page only when its own file is among them, and keeps
+  the scroll position and the section being read (issue 19).
 - A content error does not stop the server: every HTML request gets an error page
   naming file, line and field until the next good save.
 - Only files inside the output folder are served, plus /livereload.js and the
@@ -20,11 +26,14 @@ import errno
 import html
 import ipaddress
 import logging
+import json
 import os
+import queue
 import signal
 import socket
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,8 +43,10 @@ from tornado import ioloop, web
 from .errors import BuildError, Diagnostic
 from .pipeline import Builder
 
-POLL_SECONDS = 0.2
-QUIET_SECONDS = 0.3
+QUIET_SECONDS = 0.02           # events quiet this long: the burst of saves is over
+MAX_LISTED_PATHS = 2000        # more pages written than this: every open page reloads
+RELOAD_JS = Path(__file__).with_name("reload.js")
+CACHE_PART = ".cache"
 IGNORED_SUFFIXES = (".swp", ".swx", ".tmp", "~", ".part", ".crdownload")
 
 
@@ -94,7 +105,75 @@ class GuardedLiveReload(_Guard, LiveReloadHandler):
 
 
 class GuardedLiveReloadJS(_Guard, LiveReloadJSHandler):
-    pass
+    """/livereload.js: our own client (reload.js), which reloads a page only when its file was
+    written, and keeps the reader's place."""
+
+    def get(self):
+        self.set_header("Content-Type", "application/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+        self.write(RELOAD_JS.read_bytes())
+
+
+class Coalescer:
+    """Gathers the changed paths of a burst of file events: due once no event has come for
+    `quiet` seconds. The clock is injectable (tests)."""
+
+    def __init__(self, quiet: float = QUIET_SECONDS, clock=time.monotonic):
+        self.quiet, self.clock = quiet, clock
+        self.pending: set[str] = set()
+        self.last = 0.0
+
+    def add(self, paths) -> None:
+        paths = set(paths)
+        if paths:
+            self.pending |= paths
+            self.last = self.clock()
+
+    def wait(self) -> float | None:
+        """Seconds until the burst is over (0: now), or None when nothing is pending."""
+        if not self.pending:
+            return None
+        return max(0.0, self.last + self.quiet - self.clock())
+
+    def take(self) -> list[str]:
+        names, self.pending = sorted(self.pending), set()
+        return names
+
+
+def url_path(out_path: str) -> str:
+    """The URL path a browser shows for an output file: a/index.html → /a/."""
+    if out_path == "index.html":
+        return "/"
+    if out_path.endswith("/index.html"):
+        return "/" + out_path[: -len("index.html")]
+    return "/" + out_path
+
+
+class Watcher(threading.Thread):
+    """The system's file events for some folders and files, put on `events` as sets of paths
+    (one set per batch watchfiles hands over), and `wake` called after each batch."""
+
+    def __init__(self, roots: list[Path], keep, events: "queue.Queue[set[str]]", wake=None):
+        super().__init__(daemon=True, name="policysite-watcher")
+        self.roots, self.keep, self.events, self.wake = roots, keep, events, wake
+        self.stop_event = threading.Event()
+        self.ready = threading.Event()
+
+    def run(self) -> None:
+        from watchfiles import watch
+        # step: watchfiles' own grouping of events (ms); debounce: the most it holds a batch back
+        for changes in watch(*self.roots, watch_filter=lambda _c, p: self.keep(p), debounce=200, step=2,
+                             stop_event=self.stop_event, yield_on_timeout=True, rust_timeout=100,
+                             raise_interrupt=False):
+            self.ready.set()                 # the first timeout: the watches are in place
+            paths = {p for _c, p in changes}
+            if paths:
+                self.events.put(paths)
+                if self.wake:
+                    self.wake()
+
+    def stop(self) -> None:
+        self.stop_event.set()
 
 
 class DevServer:
@@ -106,9 +185,10 @@ class DevServer:
         self.builder = Builder(self.config_path, self.out_dir, drafts=True, incremental_write=True)
         self.errors: list[Diagnostic] = []
         self.watched: list[Path] = [self.config_path]
-        self.snapshot: dict[str, tuple[int, int]] = {}
-        self.pending: set[str] = set()
-        self.last_change = 0.0
+        self.events: "queue.Queue[set[str]]" = queue.Queue()
+        self.coalescer = Coalescer()
+        self.watcher: Watcher | None = None
+        self.failed = False                  # the last build failed: every open page shows the error page
 
     # watching
     def watch_list(self) -> list[Path]:
@@ -127,37 +207,57 @@ class DevServer:
         from .errors import Collector
         return load_config(self.config_path, Collector())
 
-    def take_snapshot(self) -> dict[str, tuple[int, int]]:
-        snap = {}
-        for root in self.watched:
-            if root.is_file():
-                files = [root]
-            elif root.is_dir():
-                files = (p for p in root.rglob("*") if p.is_file())
-            else:
-                continue
-            for f in files:
-                if f.name.startswith((".", "#")) or f.name.endswith(IGNORED_SUFFIXES):
-                    continue
-                try:
-                    st = f.stat()
-                except FileNotFoundError:
-                    continue
-                snap[str(f)] = (st.st_mtime_ns, st.st_size)
-        return snap
+    def keep(self, path: str) -> bool:
+        """Whether a file event concerns an input (not an editor's temporary file, not the
+        output or the cache)."""
+        name = os.path.basename(path)
+        if name.startswith((".", "#")) or name.endswith(IGNORED_SUFFIXES):
+            return False
+        p = Path(path)
+        if p == self.out_dir or self.out_dir in p.parents or CACHE_PART in p.parts:
+            return False
+        return any(p == root or root in p.parents for root in self.watched)
 
-    def poll(self) -> None:
-        snap = self.take_snapshot()
-        changed = {p for p in snap.keys() | self.snapshot.keys() if snap.get(p) != self.snapshot.get(p)}
-        self.snapshot = snap
-        now = time.monotonic()
-        if changed:
-            self.pending |= changed
-            self.last_change = now
-        elif self.pending and now - self.last_change >= QUIET_SECONDS:
-            names = sorted(self.pending)
-            self.pending = set()
-            self.rebuild(names)
+    def watch_roots(self) -> list[Path]:
+        """The folders whose events the watcher takes: the site's folder (config.toml, the phrase
+        table and the usual folders live there; one recursive watch also sees a folder created
+        later), and any watched folder outside it."""
+        root = self.config_path.parent
+        extra = []
+        for w in self.watched:
+            folder = w if w.is_dir() else w.parent
+            if folder.exists() and root not in folder.parents and folder != root:
+                extra.append(folder)
+        return [root, *sorted(set(extra))]
+
+    def start_watcher(self, wake=None) -> Watcher:
+        roots = self.watch_roots()
+        if self.watcher is not None:
+            if self.watcher.roots == roots:
+                return self.watcher
+            self.watcher.stop()
+        self.watcher = Watcher(roots, self.keep, self.events, wake or (lambda: None))
+        self.watcher.start()
+        self.watcher.ready.wait(5)
+        return self.watcher
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self.coalescer.add(self.events.get_nowait())
+            except queue.Empty:
+                return
+
+    def step(self) -> float | None:
+        """Take the events queued so far; rebuild if the burst is over. Returns the seconds
+        until the pending burst is over, or None when nothing is pending."""
+        self.drain()
+        wait = self.coalescer.wait()
+        if wait == 0:
+            self.rebuild(self.coalescer.take())
+            self.drain()                     # saves made during the rebuild: the next one
+            wait = self.coalescer.wait()
+        return wait
 
     # building
     def rebuild(self, changed: list[str] | None = None) -> bool:
@@ -170,6 +270,7 @@ class DevServer:
                 self.log(d.format())
             self.log(f"Build failed: {len(e.errors)} error(s); the browser shows them until the next good save.")
             ok = False
+            paths = None                             # every page shows the error page
         else:
             self.errors = []
             for w in result.warnings:
@@ -182,12 +283,30 @@ class DevServer:
             self.log(f"Rebuilt {self.builder.last_rendered} of {total} pages in "
                      f"{time.perf_counter() - start:.2f} s{what}")
             ok = True
-        # The snapshot stays the one taken before this build, so a save made while it ran is
-        # seen by the next poll. If config.toml moved a watched folder, the next poll sees the
-        # new folder's files as changed and rebuilds once more, which the cache makes cheap.
+            written = [url_path(p) for p in result.written if p.endswith(".html")]
+            paths = None if self.failed or len(written) > MAX_LISTED_PATHS else written
+        self.failed = not ok
+        # Events keep coming in the watcher's thread while a build runs, so a save made meanwhile
+        # is queued for the next one. If config.toml moved a watched folder, the watcher follows.
         self.watched = self.watch_list()
-        LiveReloadHandler.reload_waiters("*")
+        if self.watcher is not None:
+            self.start_watcher(self.watcher.wake)
+        self.broadcast(paths)
         return ok
+
+    @staticmethod
+    def broadcast(paths: list[str] | None) -> None:
+        """Tell the open pages what was written (livereload's reload message, with "paths");
+        None: every page reloads."""
+        if paths == []:
+            return
+        message = json.dumps({"command": "reload", "path": paths[0] if paths else "*", "paths": paths,
+                              "liveCSS": False, "liveImg": False})
+        for waiter in list(LiveReloadHandler.waiters):
+            try:
+                waiter.write_message(message)
+            except Exception:                          # noqa: BLE001 - a closed page
+                LiveReloadHandler.waiters.discard(waiter)
 
     # serving
     def application(self) -> web.Application:
@@ -218,7 +337,7 @@ The site was not rebuilt: fix these problems and save; this page reloads by itse
 
 
 class _NoWatcher:
-    """LiveReloadHandler expects a watcher; ours is DevServer.poll, so this one does nothing."""
+    """LiveReloadHandler expects a watcher; ours is DevServer's, so this one does nothing."""
     _tasks = {"(policysite)": None}
     filepath = None
 
@@ -321,13 +440,22 @@ def serve(args) -> int:
             return 2
         raise
     server.watched = server.watch_list()
-    server.snapshot = server.take_snapshot()
+    loop = ioloop.IOLoop.current()
+    timer = [None]
+
+    def wake():                                  # on the loop: take the events, rebuild when quiet
+        if timer[0] is not None:
+            loop.remove_timeout(timer[0])
+            timer[0] = None
+        wait = server.step()
+        if wait is not None:
+            timer[0] = loop.call_later(wait, wake)
+    server.start_watcher(lambda: loop.add_callback(wake))
     server.rebuild()
     shown = f"[{host}]" if ":" in host else host
     print(f"Serving {out_dir} on http://{shown}:{port}/ (drafts included). Watching for changes; Ctrl+C stops.",
           flush=True)
-    loop = ioloop.IOLoop.current()
-    ioloop.PeriodicCallback(server.poll, POLL_SECONDS * 1000).start()
+    loop.add_callback(wake)                      # saves made during the first build
 
     def stop(*_):
         loop.add_callback_from_signal(loop.stop)
@@ -337,6 +465,8 @@ def serve(args) -> int:
         loop.start()
     except KeyboardInterrupt:
         pass
+    if server.watcher is not None:
+        server.watcher.stop()
     if temporary:
         import shutil
         shutil.rmtree(out_dir, ignore_errors=True)

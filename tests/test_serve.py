@@ -110,7 +110,6 @@ def test_burst_of_saves_gives_one_rebuild(server):
         tmp.write_text(GOOD.replace("第一版正文", f"第{i}次保存"), "utf-8")
         tmp.replace(pol / "a.md")
         (pol / "b.md").write_text(GOOD.replace("第一版正文", f"乙{i}"), "utf-8")
-        time.sleep(0.05)
     wait_for(lambda: "第4次保存" in get(base + "a/")[1])
     time.sleep(1.0)
     proc.send_signal(signal.SIGINT)
@@ -120,9 +119,10 @@ def test_burst_of_saves_gives_one_rebuild(server):
 
 
 def test_save_made_while_rebuilding_is_not_lost(project, tmp_path):
-    """A save that lands while a rebuild runs gets a rebuild of its own (in-process, so the
-    save can be made at exactly that moment)."""
-    from policysite.serve import QUIET_SECONDS, DevServer
+    """A save that lands while a rebuild runs gets a rebuild of its own: the real watcher
+    (inotify) keeps taking events in its thread while the build runs (in-process, so the save
+    can be made at exactly that moment)."""
+    from policysite.serve import DevServer
     a = project.write("a.md", GOOD)
     project.write("b.md", GOOD.replace("预览政策", "另一政策"))
     out = tmp_path / "out"
@@ -130,28 +130,98 @@ def test_save_made_while_rebuilding_is_not_lost(project, tmp_path):
     dev = DevServer(project.root / "config.toml", out, "127.0.0.1", free_port(), log=logs.append)
     dev.application()                          # sets up the reload handler the rebuild notifies
     dev.watched = dev.watch_list()
-    dev.snapshot = dev.take_snapshot()
-    assert dev.rebuild()
-    build = dev.builder.build
-    calls = []
+    dev.start_watcher()
+    try:
+        assert dev.rebuild()
+        build = dev.builder.build
+        calls = []
 
-    def build_then_save():
-        result = build()
-        if not calls:                              # the second save lands as the first rebuild ends
-            time.sleep(0.02)                       # a new mtime even on coarse-clock filesystems
-            a.write_text(GOOD.replace("第一版正文", "保存于重建期间"), "utf-8")
-        calls.append(1)
-        return result
-    dev.builder.build = build_then_save
-    time.sleep(0.02)
-    a.write_text(GOOD.replace("第一版正文", "第一次保存"), "utf-8")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and not (len(calls) >= 2 and not dev.pending):
-        dev.poll()
-        time.sleep(QUIET_SECONDS / 3)
-    page = (out / "a" / "index.html").read_text("utf-8")
-    assert "保存于重建期间" in page, logs
-    assert len(calls) == 2, logs
+        def build_then_save():
+            result = build()
+            if not calls:                              # the second save lands as the first rebuild ends
+                a.write_text(GOOD.replace("第一版正文", "保存于重建期间"), "utf-8")
+            calls.append(1)
+            return result
+        dev.builder.build = build_then_save
+        a.write_text(GOOD.replace("第一版正文", "第一次保存"), "utf-8")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (len(calls) >= 2 and dev.coalescer.wait() is None
+                                                   and dev.events.empty()):
+            try:
+                dev.events.put(dev.events.get(timeout=0.05))    # block until an event, then step
+            except Exception:
+                pass
+            dev.step()
+        page = (out / "a" / "index.html").read_text("utf-8")
+        assert "保存于重建期间" in page, logs
+        assert len(calls) == 2, logs
+    finally:
+        dev.watcher.stop()
+
+
+def test_events_coalesce_until_quiet(project, tmp_path):
+    """A burst of events gives one rebuild, once no event has come for the quiet time (an
+    injected clock: no sleeps), with every path of the burst."""
+    from policysite.serve import Coalescer, DevServer
+    now = [100.0]
+    c = Coalescer(quiet=0.02, clock=lambda: now[0])
+    assert c.wait() is None
+    c.add({"/s/a.md"})
+    assert c.wait() == pytest.approx(0.02)
+    now[0] += 0.015
+    c.add({"/s/b.md"})                         # the burst goes on: the wait starts again
+    assert c.wait() == pytest.approx(0.02)
+    now[0] += 0.019
+    assert c.wait() > 0
+    now[0] += 0.002
+    assert c.wait() == 0
+    assert c.take() == ["/s/a.md", "/s/b.md"] and c.wait() is None
+
+    a = project.write("a.md", GOOD)
+    dev = DevServer(project.root / "config.toml", tmp_path / "out", "127.0.0.1", free_port(), log=lambda m: None)
+    dev.application()
+    dev.watched = dev.watch_list()
+    dev.coalescer = Coalescer(quiet=0.02, clock=lambda: now[0])
+    built = []
+    dev.rebuild = lambda changed=None: built.append(changed) or True
+    dev.events.put({str(a)})
+    assert dev.step() == pytest.approx(0.02) and built == []
+    now[0] += 0.01
+    dev.events.put({str(a), str(project.root / "config.toml")})
+    assert dev.step() == pytest.approx(0.02) and built == []
+    now[0] += 0.03
+    assert dev.step() is None
+    assert built == [sorted({str(a), str(project.root / "config.toml")})]
+
+
+def test_watcher_sees_inputs_only(project, tmp_path):
+    """The real watcher: a save to a policy is an event; an editor's temporary file, the cache
+    and the output folder are not."""
+    from policysite.serve import DevServer
+    a = project.write("a.md", GOOD)
+    out = project.root / "public-preview"
+    dev = DevServer(project.root / "config.toml", out, "127.0.0.1", free_port(), log=lambda m: None)
+    dev.watched = dev.watch_list()
+    assert dev.keep(str(a)) and dev.keep(str(project.root / "config.toml"))
+    assert not dev.keep(str(project.root / "policies" / ".a.md.swp"))
+    assert not dev.keep(str(out / "a" / "index.html"))
+    assert not dev.keep(str(project.root / ".cache" / "policysite" / "state.pickle"))
+    dev.start_watcher()
+    try:
+        (project.root / "policies" / ".a.md.swp").write_text("x", "utf-8")
+        out.mkdir()
+        (out / "x.html").write_text("x", "utf-8")
+        a.write_text(GOOD.replace("第一版正文", "改"), "utf-8")
+        seen = set()
+        deadline = time.monotonic() + 10
+        while str(a) not in seen and time.monotonic() < deadline:
+            try:
+                seen |= dev.events.get(timeout=0.5)
+            except Exception:
+                pass
+        assert seen == {str(a)}, seen
+    finally:
+        dev.watcher.stop()
 
 
 def test_browser_is_told_to_reload(server):
