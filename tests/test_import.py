@@ -344,3 +344,14 @@ def test_an_index_of_the_sections_in_the_text_is_dropped(project, tmp_path):
     assert [line for line in md.splitlines() if line.startswith("#")] == \
         ["## 一、收集的信息", "## 二、信息的使用", "## 三、联系我们"]
     assert "index of the sections" in proc.stdout and 'phone: "0000-1111111"' in md
+
+
+def test_without_a_title_the_slug_comes_from_the_file_name_less_its_language(project, tmp_path):
+    """A saved text with no title line: the page address is the file's name, and a language
+    suffix such as .zh-Hans (how such files are often named) is not part of it."""
+    source = tmp_path / "city-notice.zh-Hans.txt"
+    source.write_text("发布日期：2024年3月1日\n\n一、总则\n\n本网站尊重并保护用户的个人信息。\n", "utf-8")
+    proc = run_import(project, source)
+    assert proc.returncode == 0, proc.stderr
+    assert (project.root / "policies" / "city-notice.md").exists()
+    assert "published: 2024-03-01" in imported(project, "city-notice")

@@ -123,7 +123,8 @@ def plan(paths: list[Path], policies_dir: Path, slug: str | None = None, lang: s
         except ImportFailed as e:
             failed.append(e)
             continue
-        the_slug = slug or slug_for(imported.title, path.stem)
+        # (without a title: the file's name, less a language suffix such as ".zh-Hans")
+        the_slug = slug or slug_for(imported.title, re.sub(r"\.(zh-hans|zh-hant|en)$", "", path.stem, flags=re.I))
         if slug_problem(the_slug):
             the_slug = f"{the_slug}-policy"
         base, n = the_slug, 2
