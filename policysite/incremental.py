@@ -4,7 +4,9 @@ Every artifact depends on `global_fp` (engine, config, templates, strings, phras
 build date) and on what its output declares (outputs/__init__.py): `GLOBAL` nothing more,
 `LISTING` every version's metadata, `BODIES` every document's content, `policy(slug)` one
 policy's documents plus the index of policies (their versions, states and locales: the
-links between policies), `content(digest)` its own bytes. An artifact whose fingerprint is
+links between policies), `group(name, slugs)` those policies' documents, versions, states and
+locales (not the rest of the index: a search shard is not made again when another policy is
+added), `content(digest)` its own bytes. An artifact whose fingerprint is
 the one the published folder was built with is not made again.
 """
 from __future__ import annotations
@@ -41,6 +43,7 @@ class Dependencies:
         self._policies: dict | None = None
         self._listing: str | None = None
         self._bodies: str | None = None
+        self._lines: dict = {}                 # slug -> its versions, states and locales; its documents
 
     def _scan(self) -> None:
         index, listing, policy_docs = [], [], {}
@@ -53,9 +56,11 @@ class Dependencies:
                     src = docs[lang]
                     listing.append(f"{p.slug}\x1f{v.version}\x1f{v.state}\x1f{lang}\x1f{src.meta_digest}")
                     digests.append(src.digest)
-            index.append(f"{p.slug}\x1e{','.join(p.shown.langs)}\x1e" + "\x1e".join(versions))
+            line = f"{p.slug}\x1e{','.join(p.shown.langs)}\x1e" + "\x1e".join(versions)
+            index.append(line)
             digests.sort()
             policy_docs[p.slug] = "".join(digests)
+            self._lines[p.slug] = line + "\x1d" + policy_docs[p.slug]
         index_fp = _digest("\n".join(sorted(index)))
         self._listing = _digest(self.global_fp + "\n".join(listing))
         self._policies = {slug: _digest(self.global_fp + index_fp + docs) for slug, docs in policy_docs.items()}
@@ -75,6 +80,8 @@ class Dependencies:
             return self._listing
         if kind == "bodies":
             return self._bodies
+        if kind == "group":
+            return _digest(self.global_fp + "group\x1d" + dep[1] + "\x1d" + "\x1c".join(map(self._lines.__getitem__, dep[2:])))
         raise ValueError(f"unknown dependency {dep!r}")
 
 

@@ -24,7 +24,7 @@ import os
 import pickle
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, incremental, outputs, script, stamp
@@ -175,6 +175,7 @@ class BuildResult:
     rendered: int = 0                     # HTML pages rendered by this build (the rest were unchanged)
     timings: list[tuple[str, float]] = field(default_factory=list)     # (phase, seconds), for --timings
     written: list[str] = field(default_factory=list)   # output paths this build wrote (issue 19: serve reloads only those pages)
+    deferred: int = 0                     # artifacts left for a later build (BuildRequest.defer)
 
     @functools.cached_property
     def html_pages(self) -> int:
@@ -200,6 +201,9 @@ class BuildRequest:
     freeze: bool = False                  # the process ends with the build (the command line)
     say: object = None                    # prints a notice (a build waiting for another), or None
     durable: bool = True                  # issue 19: False (the preview server): publish without fsync
+    # Outputs (by name) whose stale artifacts this build leaves as they are, for a build right
+    # after it: the preview server publishes the pages first and the search index a moment later.
+    defer: tuple = ()
 
 
 # --- stages ------------------------------------------------------------------------
@@ -339,18 +343,29 @@ def render_phase(ctx: outputs.Context, todo: list[tuple], writer: OutputWriter, 
     if checks is not None:
         checks()
     diag.raise_if_errors()
-    for output, spec in site_wide:
-        artifact = output.render(spec, ctx)
-        if artifact is not None:
+    for output, specs in _by_output(site_wide):
+        if hasattr(output, "render_all"):
+            artifacts = output.render_all(specs, ctx, jobs)
+        else:
+            artifacts = [a for a in map(lambda spec: output.render(spec, ctx), specs) if a is not None]
+        for artifact in artifacts:
             writer.put(artifact.path, artifact.data)
             if artifact.files:                           # a bundle (issue 17: the search index)
                 folder = artifact.path.rsplit("/", 1)[0] + "/"
                 for path, data in artifact.files:
                     assert path.startswith(folder), f"{output.name}: {path} is outside {folder}"
                     writer.put(path, data)
-                ctx.bundles[spec.out_path] = [path for path, _ in artifact.files]
+                ctx.bundles[artifact.path] = [path for path, _ in artifact.files]
     diag.raise_if_errors()
     return sum(1 for output, spec in todo if spec.out_path.endswith(".html"))
+
+
+def _by_output(pairs: list[tuple]) -> list[tuple]:
+    """(output, spec) pairs as (output, [spec]), the outputs in their first order."""
+    grouped: dict = {}
+    for output, spec in pairs:
+        grouped.setdefault(id(output), (output, []))[1].append(spec)
+    return list(grouped.values())
 
 
 # --- the build -----------------------------------------------------------------------
@@ -421,6 +436,14 @@ def run(request: BuildRequest, state: State | None = None,
         try:
             todo = [(output, spec) for output, items in ctx.specs for spec in items
                     if not writer.reusable(spec.out_path, fps[spec.out_path])]
+            later = [spec.out_path for output, spec in todo if output.name in request.defer]
+            if later:
+                todo = [(output, spec) for output, spec in todo if output.name not in request.defer]
+                for path in later:           # kept as published (and so stale for the next build), or not yet there
+                    if path in writer.previous:
+                        fps[path] = writer.previous[path]
+                    else:
+                        del fps[path]
             rendered = render_phase(ctx, todo, writer, diag, request.jobs or os.cpu_count() or 1,
                                     checks=lambda: (renderer.check_links(), renderer.report_removed_html()))
             fps.update(incremental.bundle_members(fps, ctx.bundles, writer.previous))   # a bundle's files
@@ -446,7 +469,7 @@ def run(request: BuildRequest, state: State | None = None,
     if use_cache and not unchanged:
         save_state(cache_dir, new_state)
     result = BuildResult(site, list(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=rendered,
-                         timings=timings, written=list(writer.written))
+                         timings=timings, written=list(writer.written), deferred=len(later))
     if use_cache and taken:
         stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
                      {"policies": len(site.policies), "pages": result.html_pages,
@@ -479,8 +502,8 @@ class Builder:
         self.store = DocStore(engine_cache(self.config_path.resolve().parent / CACHE_DIR, engine) / "docs", engine)
         self.last_rendered = 0
 
-    def build(self) -> BuildResult:
-        result, self.state = run(self.request, self.state, self.store)
+    def build(self, defer: tuple = ()) -> BuildResult:
+        result, self.state = run(replace(self.request, defer=defer), self.state, self.store)
         self.last_rendered = result.rendered
         return result
 

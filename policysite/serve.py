@@ -45,6 +45,7 @@ from .pipeline import Builder
 
 QUIET_SECONDS = 0.02           # events quiet this long: the burst of saves is over
 MAX_LISTED_PATHS = 2000        # more pages written than this: every open page reloads
+DEFERRED = ("search",)         # outputs made after the pages are shown (DevServer.make_deferred)
 RELOAD_JS = Path(__file__).with_name("reload.js")
 CACHE_PART = ".cache"
 IGNORED_SUFFIXES = (".swp", ".swx", ".tmp", "~", ".part", ".crdownload")
@@ -189,6 +190,12 @@ class DevServer:
         self.coalescer = Coalescer()
         self.watcher: Watcher | None = None
         self.failed = False                  # the last build failed: every open page shows the error page
+        # The search index is made after the pages are published and the open page told, in a
+        # thread of its own (its work is Pagefind's, in another process), while the page reloads:
+        # a save is visible without waiting for it. Builds take turns by the lock.
+        self.lock = threading.Lock()
+        self.later: threading.Thread | None = None
+        self.notify = lambda fn, *args: fn(*args)       # serve(): run on the server's loop
 
     # watching
     def watch_list(self) -> list[Path]:
@@ -263,7 +270,8 @@ class DevServer:
     def rebuild(self, changed: list[str] | None = None) -> bool:
         start = time.perf_counter()
         try:
-            result = self.builder.build()
+            with self.lock:
+                result = self.builder.build(defer=DEFERRED)
         except BuildError as e:
             self.errors = e.diagnostics
             for d in e.diagnostics:
@@ -292,7 +300,34 @@ class DevServer:
         if self.watcher is not None:
             self.start_watcher(self.watcher.wake)
         self.broadcast(paths)
+        if ok and result.deferred:
+            self.settle()
+            self.later = threading.Thread(target=self.make_deferred, name="deferred-build", daemon=True)
+            self.later.start()
         return ok
+
+    def make_deferred(self) -> None:
+        """What the last rebuild left for later (the search index): a build with nothing deferred."""
+        start = time.perf_counter()
+        try:
+            with self.lock:
+                result = self.builder.build()
+        except BuildError as e:                      # a bad save meanwhile: its own rebuild reports it
+            self.log(f"The search index was not made again: {len(e.errors)} error(s); see the next rebuild.")
+            return
+        except Exception as e:                       # noqa: BLE001 - the server goes on
+            self.log(f"The search index was not made again: {e}")
+            return
+        self.log(f"Search index made again in {time.perf_counter() - start:.2f} s")
+        written = [url_path(p) for p in result.written if p.endswith(".html")]
+        if written:                                  # a save between the two builds
+            self.notify(self.broadcast, written if len(written) <= MAX_LISTED_PATHS else None)
+
+    def settle(self) -> None:
+        """Wait for the deferred build, if one is running (tests, and the server as it stops)."""
+        if self.later is not None:
+            self.later.join()
+            self.later = None
 
     @staticmethod
     def broadcast(paths: list[str] | None) -> None:
@@ -451,6 +486,7 @@ def serve(args) -> int:
         if wait is not None:
             timer[0] = loop.call_later(wait, wake)
     server.start_watcher(lambda: loop.add_callback(wake))
+    server.notify = loop.add_callback
     server.rebuild()
     shown = f"[{host}]" if ":" in host else host
     print(f"Serving {out_dir} on http://{shown}:{port}/ (drafts included). Watching for changes; Ctrl+C stops.",
@@ -467,6 +503,7 @@ def serve(args) -> int:
         pass
     if server.watcher is not None:
         server.watcher.stop()
+    server.settle()
     if temporary:
         import shutil
         shutil.rmtree(out_dir, ignore_errors=True)

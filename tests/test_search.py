@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from urllib.parse import urljoin
 
 import pytest
 
@@ -186,3 +187,117 @@ def test_a_site_with_nothing_published_yet_still_builds(project):
     entry = json.loads((project.out / "search/pagefind/pagefind-entry.json").read_text("utf-8"))
     assert entry["languages"] == {}
     assert (project.out / "search/index.html").is_file()
+
+
+# --- shards: a large index is cut by policy, and an edit makes only its policy's shard again ---
+
+def shard_records(out) -> dict[str, list[dict]]:
+    """Each shard folder's records (as fragments() reads them), by folder."""
+    found = {}
+    for entry in sorted((out / "search/pagefind").glob("*/pagefind-entry.json")):
+        folder = entry.parent
+        records = []
+        for path in sorted((folder / "fragment").glob("*.pf_fragment")):
+            raw = gzip.decompress(path.read_bytes())
+            records.append(json.loads(raw[len(b"pagefind_dcd"):]))
+        found[folder.name] = records
+    return found
+
+
+def search_form(project, url="search/"):
+    return project.page(url).find(".//{*}form[@role='search']")
+
+
+def test_a_large_index_is_cut_into_shards_each_made_again_only_for_its_own_policies(project, monkeypatch):
+    monkeypatch.setattr(search, "POLICIES_PER_SHARD", 1)
+    slugs = [f"policy-{c}" for c in "abcdef"]
+    for i, slug in enumerate(slugs):
+        project.policy(f"{slug}.md", BODY.replace("人脸识别", f"第{i}号识别"), title=f"政策{i}", slug=slug)
+    project.build()
+    out = project.out
+    count = search.shard_count(len(slugs))
+    assert count == 8
+    held = shard_records(out)
+    assert not (out / "search/pagefind/pagefind-entry.json").exists(), "no bundle at the top once cut"
+    # each policy's records (both scripts) are in the shard its slug hashes to, and only there
+    expected = {}
+    for slug in slugs:
+        expected.setdefault(f"{search.shard_of(slug, count):02d}", set()).add(slug)
+    assert set(held) == set(expected), "one folder per shard that holds a policy, none empty"
+    for folder, records in held.items():
+        urls = {r["meta"]["path"].split("/")[0] for r in records}
+        assert urls == expected[folder], folder
+        assert {r["meta"]["title"] for r in records} >= {f"政策{slugs.index(s)}" for s in expected[folder]}
+        assert (out / "search/pagefind" / folder / "pagefind.js").is_file()
+    # the search page reads the first shard holding its language and merges the others
+    for url in ("search/", "zh-hant/elder/search/"):
+        form = search_form(project, url)
+        folders = [form.get("data-pagefind")] + form.get("data-pagefind-merge").split()
+        assert [urljoin("/" + url, f) for f in folders] == [f"/search/pagefind/{f}/" for f in sorted(held)]
+
+    # a body edit: only the edited policy's shard is written again
+    before_ids, before = file_ids(out), tree(out)
+    edited = slugs[2]
+    mine = f"search/pagefind/{search.shard_of(edited, count):02d}/"
+    project.policy(f"{edited}.md", BODY + "\n## 三、新增条款\n\n我们新增了无障碍浏览服务。\n", title="政策2", slug=edited)
+    project.build()
+    now_ids, now = file_ids(out), tree(out)
+    index_files = [p for p in before if p.startswith("search/pagefind/")]
+    rewritten = {p for p in index_files if now_ids.get(p) != before_ids[p]}
+    assert rewritten and all(p.startswith(mine) for p in rewritten), sorted(rewritten)[:5]
+    assert now[mine + "pagefind-entry.json"] != before[mine + "pagefind-entry.json"]
+    assert any("无障碍浏览" in r["content"].replace("\u200b", "") for r in shard_records(out)[mine.split("/")[-2]])
+    assert before["search/index.html"] == now["search/index.html"], "a body edit leaves the search pages alone"
+
+    # a policy alone in its shard removed: its folder goes, and the search pages stop naming it
+    alone = next(f for f, s in expected.items() if len(s) == 1)
+    (project.root / "policies" / f"{next(iter(expected[alone]))}.md").unlink()
+    project.build()
+    assert not (out / "search/pagefind" / alone).exists()
+    form = search_form(project)
+    assert f"pagefind/{alone}/" not in (form.get("data-pagefind-merge") or "") + form.get("data-pagefind")
+    # and what is published is what a fresh build makes, byte for byte
+    from policysite.pipeline import build
+    fresh = project.root / "fresh"
+    build(project.root / "config.toml", fresh, use_cache=False)
+    assert {k: v for k, v in tree(fresh).items() if k != ".policysite"} == \
+           {k: v for k, v in tree(out).items() if k != ".policysite"}
+
+
+def test_shard_count_grows_by_doubling_and_stops():
+    per = search.POLICIES_PER_SHARD
+    assert [search.shard_count(n) for n in (0, 1, per, per + 1, 3 * per, 4 * per + 1)] == [1, 1, 1, 2, 4, 8]
+    assert search.shard_count(10 ** 6) == search.MAX_SHARDS
+
+
+def test_a_locale_only_some_shards_hold_reads_only_those(project, monkeypatch):
+    monkeypatch.setattr(search, "POLICIES_PER_SHARD", 1)
+    project.config("""
+        [site]
+        title = "测试站点"
+        base_url = "https://example.gov.cn/p/"
+        today = 2026-11-22
+        """)
+    for c in "abcde":
+        project.policy(f"p-{c}.md", BODY, title=f"政策{c}", slug=f"p-{c}")
+    project.write("p-c.en.md", """
+        ---
+        title: Privacy policy C
+        issuer: Test City Government
+        effective: 2024-01-01
+        version: "1.0"
+        lang: en
+        slug: p-c
+        ---
+        ## General
+
+        We verify who you are by face recognition.
+        """)
+    project.build()
+    count = search.shard_count(5)
+    en_shard = f"{search.shard_of('p-c', count):02d}"
+    form = search_form(project, "en/search/")
+    assert urljoin("/en/search/", form.get("data-pagefind")) == f"/search/pagefind/{en_shard}/"
+    assert form.get("data-pagefind-merge") is None
+    zh = search_form(project)
+    assert len(zh.get("data-pagefind-merge").split()) >= 1

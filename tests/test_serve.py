@@ -136,8 +136,10 @@ def test_save_made_while_rebuilding_is_not_lost(project, tmp_path):
         build = dev.builder.build
         calls = []
 
-        def build_then_save():
-            result = build()
+        def build_then_save(defer=()):
+            result = build(defer)
+            if not defer:                              # the search index, made after each rebuild
+                return result
             if not calls:                              # the second save lands as the first rebuild ends
                 a.write_text(GOOD.replace("第一版正文", "保存于重建期间"), "utf-8")
             calls.append(1)
@@ -157,6 +159,7 @@ def test_save_made_while_rebuilding_is_not_lost(project, tmp_path):
         assert len(calls) == 2, logs
     finally:
         dev.watcher.stop()
+        dev.settle()
 
 
 def test_events_coalesce_until_quiet(project, tmp_path):
@@ -400,3 +403,45 @@ def test_port_zero_prints_the_port_bound(project):
     finally:
         proc.kill()
         proc.communicate(timeout=10)
+
+
+def index_text(out) -> str:
+    """Every record's text in the search index (Pagefind's fragments: gzipped JSON)."""
+    import gzip
+    found = []
+    for path in sorted((out / "search/pagefind").rglob("*.pf_fragment")):
+        found.append(json.loads(gzip.decompress(path.read_bytes())[len(b"pagefind_dcd"):])["content"])
+    return "".join(found).replace("\u200b", "")
+
+
+def test_the_search_index_is_made_after_the_page_is_published(project, tmp_path):
+    """A save is published (and the open page told) without waiting for the search index,
+    which a build in a thread of its own makes right after; the index is then what the
+    command line makes."""
+    from policysite.pipeline import build
+    from policysite.serve import DevServer
+    a = project.write("a.md", GOOD)
+    out = tmp_path / "out"
+    dev = DevServer(project.root / "config.toml", out, "127.0.0.1", free_port(), log=lambda m: None)
+    dev.application()
+    assert dev.rebuild()
+    dev.settle()
+    assert "第一版正文" in index_text(out)
+    seen = []
+    deferred = dev.make_deferred
+
+    def when_deferred_starts():
+        page = (out / "a" / "index.html").read_text("utf-8")
+        seen.append(("无障碍阅读服务" in page, "无障碍阅读服务" in index_text(out)))
+        deferred()
+    dev.make_deferred = when_deferred_starts
+    a.write_text(GOOD.replace("第一版正文", "无障碍阅读服务"), "utf-8")
+    assert dev.rebuild()
+    dev.settle()
+    assert seen == [(True, False)], "the page first, the index after it"
+    assert "无障碍阅读服务" in index_text(out) and "第一版正文" not in index_text(out)
+    fresh = tmp_path / "fresh"
+    build(project.root / "config.toml", fresh, drafts=True, use_cache=False)
+    from conftest import tree
+    assert {k: v for k, v in tree(fresh).items() if k.startswith("search/")} == \
+           {k: v for k, v in tree(out).items() if k.startswith("search/")}

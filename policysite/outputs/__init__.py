@@ -7,10 +7,14 @@ Each output says three things (the `Output` protocol):
   (the engine, config, templates, UI strings, phrase tables and the build date):
   `GLOBAL` nothing more, `LISTING` every version's metadata (titles, issuers, summaries, dates,
   states, locales), `BODIES` every document's content, `policy(slug)` one policy's documents
-  (and the list of policies, for the links between them), `content(digest)` bytes of its own;
+  (and the list of policies, for the links between them), `group(name, slugs)` those policies'
+  documents, versions, states and locales only (a shard of the search index), `content(digest)`
+  bytes of its own;
 - `render(spec, ctx)`: the `Artifact` (path, media type, bytes; and, for a bundle whose file
   names are only known once it is made, such as the search index, the further `files` made with
-  it, inside its folder: published, fingerprinted and removed together with it).
+  it, inside its folder: published, fingerprinted and removed together with it). An output whose
+  artifacts are best made together (the search index's shards: several Pagefind runs at once)
+  may have `render_all(specs, ctx, jobs)`, which returns them all.
 
 The build fingerprints each artifact by its declared dependency, renders only those whose
 fingerprint changed, and publishes the rest as they are; so the dependency an output declares
@@ -32,6 +36,10 @@ def policy(slug: str) -> tuple:
 
 def content(digest: str) -> tuple:
     return ("content", digest)
+
+
+def group(name: str, slugs) -> tuple:
+    return ("group", name, *slugs)
 
 
 @dataclass(frozen=True)
@@ -62,6 +70,7 @@ class Context:
     out: Any = None        # errors.Collector, for problems found while making specs
     specs: list = field(default_factory=list)   # [(output, [spec])], once every output was asked
     bundles: dict = field(default_factory=dict)  # out_path -> [member paths] of bundles made this build
+    memo: dict = field(default_factory=dict)     # what an output worked out once for this build
 
     def page_url(self, kind, variant, slug=None, version=None) -> str | None:
         found = self.index.get((kind, variant, slug, version if kind in ("version", "changes") else None))

@@ -15,7 +15,7 @@ from ..model import UPCOMING, Policy, Version
 from ..plan import KINDS, PageSpec
 from ..render import _template_line, relative
 from ..variants import EN
-from . import Artifact, Context, LISTING, policy as policy_dep
+from . import Artifact, Context, LISTING, policy as policy_dep, search
 
 _POLICY_HREF = re.compile(r'href="policy:([a-z0-9-]+)(#[A-Za-z0-9_:.-]+)?"')
 
@@ -228,7 +228,9 @@ def _search(values: dict, spec: PageSpec, ctx: Context, any_url) -> None:
     """The search page: the policies list (what it shows without JavaScript, and before a query)
     and where the index is (outputs/search.py)."""
     _home(values, spec, ctx, any_url)
-    values["pagefind_url"] = values["url"]("search/pagefind/")
+    primary, *others = search.shards_for(ctx, spec.variant.locale.tag)
+    values["pagefind_url"] = values["url"](primary)
+    values["pagefind_merge"] = [values["url"](folder) for folder in others]
 
 
 CONTEXTS = {"home": _home, "notfound": _notfound, "search": _search, "policy": _policy, "version": _policy,

@@ -21,8 +21,9 @@ artifact (`Artifact.files`: its file names hash their content, so they are known
 - **Byte-identical**: Pagefind writes `pagefind-entry.json` with its languages in hash order;
   it is rewritten with sorted keys (the other files are the same from run to run; see
   tests/test_search.py). Its UI bundles are left out: the site's own search.js uses its API.
-- **Incremental**: it depends on every body (`BODIES`, which covers the listing too), so a
-  no-change build leaves it as it is and any edit to a document makes it again.
+- **Incremental, in shards**: the index is cut into shards by policy (below), each depending on
+  its own policies' documents (`group`), so a no-change build leaves every shard as it is and an
+  edit to a document makes only its policy's shard again.
 """
 from __future__ import annotations
 
@@ -34,10 +35,12 @@ import os
 import re
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import NamedTuple
 
 from ..model import UPCOMING
-from . import BODIES, Artifact, Context, FileSpec
+from . import LISTING, Artifact, Context, FileSpec, group
 
 FOLDER = "search/pagefind/"
 ENTRY = FOLDER + "pagefind-entry.json"
@@ -61,50 +64,149 @@ def executable() -> Path | None:
     return None
 
 
+# Shards. The index is cut into shards by a hash of each policy's slug, each shard made by its
+# own Pagefind run and published as its own bundle (search/pagefind/NN/), so an edit makes only
+# the shard of the policy it touched again; the search page reads the first shard that holds its
+# language and merges the others holding it (Pagefind's mergeIndex), and search.js makes their
+# answer the one a single index would give. A site of up to POLICIES_PER_SHARD policies has one
+# bundle, in search/pagefind/ itself.
+#
+# Measured at 1,000 policies of bench/corpus.py (2,259 records, 115 MB of pages for Pagefind;
+# a 2-core machine; bench/search.py): one Pagefind run costs 0.21 s before it reads a page, then
+# some 13 ms a record. As one index, a one-policy edit made it again in 36 s and a query took
+# 1.1 s in Chromium (open search/?q=…, results listed; median). With 64 shards of 16 policies,
+# the edit's index took 0.6 s but a query 3.2 s (each shard is fetched, set up and searched);
+# with 16 shards of 63, about 2 s and 1.5 s. Readers outnumber edits: at most 16 shards.
+POLICIES_PER_SHARD = 64
+MAX_SHARDS = 16
+
+
+class Shard(NamedTuple):
+    folder: str            # "search/pagefind/" (one shard) or "search/pagefind/07/"
+    slugs: tuple           # the policies it holds, in site order
+    tags: frozenset        # the locale tags of its records
+
+    @property
+    def name(self) -> str | None:
+        """"07": the value of its records' `shard` filter (None: the only shard, no filter)."""
+        return self.folder[len(FOLDER):].strip("/") or None
+
+
+def shard_count(policies: int) -> int:
+    """The number of shards for this many indexed policies: a power of two (so it changes only
+    when the site doubles, and each change makes the whole index again just once)."""
+    want = -(-policies // POLICIES_PER_SHARD)
+    count = 1
+    while count < want and count < MAX_SHARDS:
+        count *= 2
+    return count
+
+
+def shard_of(slug: str, count: int) -> int:
+    return int.from_bytes(hashlib.sha256(slug.encode("utf-8")).digest()[:4], "big") % count
+
+
+def shards(ctx: Context) -> list[Shard]:
+    """The shards of this build's index, the empty ones left out (worked out once per build)."""
+    found = ctx.memo.get("search.shards")
+    if found is not None:
+        return found
+    held: dict[str, set] = {}
+    for p, v, loc, url in entries(ctx, ctx.site.policies):
+        held.setdefault(p.slug, set()).add(loc.tag)
+    count = shard_count(len(held))
+    groups: dict[int, list[str]] = {}
+    for p in ctx.site.policies:
+        if p.slug in held:
+            groups.setdefault(shard_of(p.slug, count), []).append(p.slug)
+    found = [Shard(FOLDER if count == 1 else f"{FOLDER}{i:02d}/", tuple(slugs),
+                   frozenset().union(*(held[s] for s in slugs)))
+             for i, slugs in sorted(groups.items())]
+    ctx.memo["search.shards"] = found
+    return found
+
+
+def shards_for(ctx: Context, tag: str) -> list[str]:
+    """The folders of the shards a search page in this locale reads, the first one its primary:
+    those that hold its language (if none does, the first shard: Pagefind then falls back to the
+    language it holds most of)."""
+    every = shards(ctx)
+    mine = [s.folder for s in every if tag in s.tags]
+    return mine or [s.folder for s in every[:1]] or [FOLDER]
+
+
 class Search:
     name = "search"
     parallel = False
 
     def specs(self, ctx: Context):
         # a bundle wherever there is a search page to read it
-        return [FileSpec(ENTRY, self.name)] if any(p.kind == "search" for p in ctx.plan) else []
+        if not any(p.kind == "search" for p in ctx.plan):
+            return []
+        return [FileSpec(s.folder + "pagefind-entry.json", self.name, s) for s in shards(ctx)] or \
+            [FileSpec(ENTRY, self.name)]
 
     def depends(self, spec) -> tuple:
-        return BODIES              # every document's content (and so the listing: titles, states …)
+        if spec.key is None:       # nothing published yet: an empty bundle
+            return LISTING
+        # its own policies' documents (and their versions, states and locales), and its place
+        return group(spec.key.folder, spec.key.slugs)
 
     def render(self, spec, ctx: Context) -> Artifact | None:
+        return next(iter(self.render_all([spec], ctx, 1)), None)
+
+    def render_all(self, specs: list, ctx: Context, jobs: int):
+        """The shards' artifacts: the pages of one written while Pagefind makes another (up to
+        `jobs` Pagefind runs at once)."""
         exe = executable()
         out = ctx.content.out
         if exe is None:
             out.error("search", None, None, "the Pagefind binary that builds the search index is not installed",
                       "pip install -r requirements.txt  (it brings pagefind[extended])")
-            return None
-        with tempfile.TemporaryDirectory(prefix="policysite-search-") as tmp:
-            site, bundle = Path(tmp) / "site", Path(tmp) / "bundle"
-            count = 0
-            for rel, page in records(ctx):
-                target = site / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(page, "utf-8")
-                count += 1
-            if not count:          # nothing published yet (drafts only): Pagefind refuses an empty site
-                empty = {"languages": {}, "note": "no policy is published yet"}
-                return Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8"))
-            proc = subprocess.run([str(exe), "--site", str(site), "--output-path", str(bundle), "--silent"],
-                                  capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
-            if proc.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
-                out.error("search", None, None, f"Pagefind could not build the search index: "
-                          f"{(proc.stderr or proc.stdout).strip()[-500:]}",
-                          "check that the pagefind-bin-extended package is installed and runs on this machine")
-                return None
-            found = {}
-            for path in sorted(bundle.rglob("*")):
-                rel = path.relative_to(bundle).as_posix()
-                if path.is_file() and not _UNUSED.match(rel):
-                    found[rel] = path.read_bytes()
-        found = canonical(found)
-        data = found.pop("pagefind-entry.json")
-        return Artifact(ENTRY, "application/json", data, tuple((FOLDER + rel, found[rel]) for rel in sorted(found)))
+            return []
+        made = []
+        with tempfile.TemporaryDirectory(prefix="policysite-search-") as tmp, \
+                ThreadPoolExecutor(max(1, jobs)) as pool:
+            runs = []
+            for n, spec in enumerate(specs):
+                if spec.key is None:   # nothing published yet (drafts only): Pagefind refuses an empty site
+                    empty = {"languages": {}, "note": "no policy is published yet"}
+                    made.append(Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8")))
+                    continue
+                site, bundle = Path(tmp) / f"site{n}", Path(tmp) / f"bundle{n}"
+                for rel, page in records(ctx, spec.key.slugs, spec.key.name):
+                    target = site / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_text(page, "utf-8")
+                runs.append((spec, bundle, pool.submit(_pagefind, exe, site, bundle)))
+            for spec, bundle, future in runs:
+                problem = future.result()
+                if problem is not None:
+                    out.error("search", None, None, f"Pagefind could not build the search index: {problem}",
+                              "check that the pagefind-bin-extended package is installed and runs on this machine")
+                    continue
+                found = {}
+                for path in sorted(bundle.rglob("*")):
+                    rel = path.relative_to(bundle).as_posix()
+                    if path.is_file() and not _UNUSED.match(rel):
+                        found[rel] = path.read_bytes()
+                found = canonical(found)
+                folder = spec.key.folder
+                data = found.pop("pagefind-entry.json")
+                made.append(Artifact(folder + "pagefind-entry.json", "application/json", data,
+                                     tuple((folder + rel, found[rel]) for rel in sorted(found))))
+        return made
+
+
+def _pagefind(exe: Path, site: Path, bundle: Path) -> str | None:
+    """One Pagefind run (in a thread: the work is the subprocess's). None, or what went wrong."""
+    if not site.is_dir():
+        return "no page to index"
+    proc = subprocess.run([str(exe), "--site", str(site), "--output-path", str(bundle), "--silent"],
+                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    if proc.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
+        return (proc.stderr or proc.stdout).strip()[-500:] or f"exit status {proc.returncode}"
+    return None
 
 
 SEARCH = Search()
@@ -117,24 +219,31 @@ def indexed(policy, which: str) -> list:
     return [v for v in policy.versions if which == "all" or v is shown or v.state == UPCOMING]
 
 
-def records(ctx: Context):
-    """(file path under the site, HTML for Pagefind) of every version and locale indexed."""
-    site, r = ctx.site, ctx.content
-    variants = site.variants
-    which = site.config["search.versions"]
-    for p in site.policies:
+def entries(ctx: Context, policies):
+    """(policy, version, locale, page URL) of every version and locale the index holds."""
+    variants = ctx.site.variants
+    which = ctx.site.config["search.versions"]
+    for p in policies:
         for v in indexed(p, which):
             kind, version = ("policy", None) if v is p.shown else ("version", v.version)
             for loc in v.locales:
-                var = variants.standard(loc)
-                url = ctx.page_url(kind, var, p.slug, version)
-                if url is None:
-                    continue
-                doc = r.view(v, loc)
-                others = [r.view(v, o) for o in v.locales if o.converts and loc.converts and o.tag != loc.tag]
-                t = r.strings[loc.strings]
-                path = url[len(loc.prefix):]
-                yield url + "index.html", record_html(loc.tag, path, doc, others, v, t)
+                url = ctx.page_url(kind, variants.standard(loc), p.slug, version)
+                if url is not None:
+                    yield p, v, loc, url
+
+
+def records(ctx: Context, slugs=None, shard: str | None = None):
+    """(file path under the site, HTML for Pagefind) of every version and locale indexed (of the
+    policies named by `slugs`, or of all; in the shard named `shard`, if the index is cut)."""
+    r = ctx.content
+    wanted = None if slugs is None else set(slugs)
+    policies = [p for p in ctx.site.policies if wanted is None or p.slug in wanted]
+    for p, v, loc, url in entries(ctx, policies):
+        doc = r.view(v, loc)
+        others = [r.view(v, o) for o in v.locales if o.converts and loc.converts and o.tag != loc.tag]
+        t = r.strings[loc.strings]
+        path = url[len(loc.prefix):]
+        yield url + "index.html", record_html(loc.tag, path, doc, others, v, t, shard)
 
 
 _HEADING = re.compile(r'<h([1-6])\b[^>]*\bid="([^"]+)"[^>]*>.*?</h\1>', re.S)
@@ -157,10 +266,11 @@ def text_of(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", fragment))).strip()
 
 
-def record_html(lang: str, path: str, doc, others: list, version, t) -> str:
+def record_html(lang: str, path: str, doc, others: list, version, t, shard: str | None = None) -> str:
     """The page Pagefind indexes for one version in one locale: its title, issuer and text by
     section, each section followed by the other scripts' text of it where that differs; the
-    result's metadata and filters beside it."""
+    result's metadata and filters beside it (and its shard's name, which search.js reads to
+    make the shards answer as one index: see there)."""
     e = html.escape
     other_parts: dict[str, list[str]] = {}
     other_titles = []
@@ -191,6 +301,8 @@ def record_html(lang: str, path: str, doc, others: list, version, t) -> str:
     tags = "".join(f'<span data-pagefind-meta="{k}">{e(v)}</span>' for k, v in meta.items())
     tags += f'<span data-pagefind-filter="issuer">{e(doc.issuer)}</span>'
     tags += f'<span data-pagefind-filter="state">{e(state)}</span>'
+    if shard is not None:
+        tags += f'<span data-pagefind-filter="shard">{e(shard)}</span>'
     return (f'<!DOCTYPE html><html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(doc.title)}</title></head>'
             f'<body><main data-pagefind-body>{"".join(body)}</main><div>{tags}</div></body></html>\n')
 

@@ -207,3 +207,54 @@ def test_every_page_links_to_its_own_search_page(spage, goto, base_url):
         link = spage.locator("header .search-link")
         assert link.count() == 1
         assert link.evaluate("a => a.href") == base_url + expected
+
+
+# --- a large site's index, cut into shards (outputs/search.py), read by the same page ---------
+
+@pytest.fixture(scope="module")
+def sharded_url(tmp_path_factory):
+    """The sample site built with a shard per policy or so (as a site of hundreds of policies is
+    cut), served as the sample is: its base URL."""
+    import functools
+    import http.server
+    import threading
+
+    from policysite.outputs import search
+    from policysite.pipeline import build
+
+    from .conftest import ROOT, _Handler
+    root = tmp_path_factory.mktemp("sharded")
+    out = root / "policies"
+    saved = search.POLICIES_PER_SHARD
+    search.POLICIES_PER_SHARD = 1
+    try:
+        build(ROOT / "config.toml", out, use_cache=False)
+    finally:
+        search.POLICIES_PER_SHARD = saved
+    assert len(list((out / "search/pagefind").glob("*/pagefind-entry.json"))) > 2
+    handler = type("Handler", (_Handler,), {"site_dir": out})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/policies/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("prefix, q", [("", "人脸识别"), ("zh-hant/", "人脸识别"), ("", "人臉識別"),
+                                       ("elder/", "邮箱"), ("en/", "account"), ("", "信息"),
+                                       ("", "个人信息保护"), ("zh-hant/", "個人資料"), ("", "邮箱 删除"),
+                                       ("", "人脸识别系统"), ("zh-hant/", "未成年人"), ("", "“隐私”")])
+def test_a_sharded_index_finds_what_the_single_one_finds(prefix, q, spage, goto, base_url, sharded_url):
+    def found(base):
+        spage.goto(f"{base}{prefix}search/?q={quote(q)}", wait_until="load")
+        status = wait_done(spage)
+        hrefs = sorted(r["href"].removeprefix(base) for r in results(spage))
+        issuers = spage.eval_on_selector_all("#search-filter-issuer option", "os => os.map(o => o.value)")
+        return status, hrefs, sorted(issuers)
+    single, sharded = found(base_url), found(sharded_url)
+    assert single[1], single[0]
+    assert sharded == single, (sharded, single)
+    no_errors(spage, f"sharded search /{prefix}search/?q={q}")

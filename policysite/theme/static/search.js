@@ -1,5 +1,6 @@
 /* Search page (issue 17): runs the query of the form, or of ?q= on load, with Pagefind's API
-   (search/pagefind/pagefind.js, the index of this page's <html lang>), and lists the results.
+   (search/pagefind/pagefind.js, the index of this page's <html lang>; on a large site the first
+   shard of the index that holds it, the others merged), and lists the results.
    Results link to the page in this page's own script and mode: each record names its page
    relative to the locale's prefix (meta.path), and this page is at <prefix>search/.
    Without JavaScript the page is the list of every policy, with the form explained. */
@@ -19,6 +20,9 @@
     if (/^t[A-Z]/.test(k)) t[k.charAt(1).toLowerCase() + k.slice(2)] = form.dataset[k];
   });
   var base = new URL(form.dataset.pagefind, location.href);
+  var merged = (form.dataset.pagefindMerge || '').split(' ').filter(Boolean).map(function (u) {
+    return new URL(u, location.href).pathname;
+  });
   var MAX = 50;
   var pagefind = null;
   var chosen = {};          // filter name -> value ("" for any)
@@ -58,6 +62,9 @@
       pagefind = import(new URL('pagefind.js', base).href).then(function (pf) {
         return pf.options({ basePath: base.pathname, excerptLength: 36 }).then(function () {
           return pf.init();
+        }).then(function () {
+          // the index's other shards that hold this page's language (outputs/search.py)
+          return Promise.all(merged.map(function (u) { return pf.mergeIndex(u); }));
         }).then(function () { return pf; });
       });
     }
@@ -95,7 +102,7 @@
     });
   }
 
-  function render(q, found, datas) {
+  function render(q, n, datas) {
     list.textContent = '';
     datas.forEach(function (d) {
       var m = d.meta || {};
@@ -130,10 +137,178 @@
       }
       list.appendChild(li);
     });
-    var n = found.results.length;
     status.textContent = n ? fill(n === 1 ? t.countOne : t.count, { n: n, q: q }) : fill(t.none, { q: q });
     results.hidden = !n;
     all.hidden = true;
+  }
+
+  /* A sharded index (outputs/search.py) answers as one index would. Pagefind matches each word
+     of a query with the words of an index that begin with it (人脸 → 人脸, 人脸识别) or, if the
+     index has none, with the longest word it begins with (人脸 → 人). A shard that lacks a word
+     other shards have would so answer with pages one index would not give (人脸识别 → every page
+     with 人). So for each shard with results, the words of its index chunks that may begin a word
+     of the query or be begun by it (read back from Pagefind's files) tell how it matched each
+     word (Pagefind's rule: search.rs find_word_extensions), and only the shards that matched
+     every word best count: their results, and their number. (Chinese pages: Pagefind
+     stems English words, which this page cannot; and browsers without DecompressionStream get
+     Pagefind's answer as it is.) */
+  var PUNCT = /^\p{Pd}|\p{Pe}|\p{Pf}|\p{Pi}|\p{Po}|\p{Ps}$/u;      // what Pagefind drops from a query
+  var utf8 = new TextEncoder();
+  var files = {};                                                   // URL -> promise of its value
+
+  function words(q, lang) {                // the words of a query, as pagefind.js cuts it for the index
+    var g = new Intl.Segmenter(lang, { granularity: 'grapheme' });
+    var cut = Array.from(new Intl.Segmenter(lang, { granularity: 'word' }).segment(q), function (w) {
+      return Array.from(g.segment(w.segment), function (x) { return x.segment; })
+        .filter(function (x) { return !PUNCT.test(x); }).join('').toLocaleLowerCase();
+    });
+    return cut.join(' ').normalize('NFD').replace(/\p{M}/gu, '').split(/\s+/).filter(Boolean);
+  }
+
+  function cbor(bytes, wordsOnly) {        // Pagefind's files: CBOR (arrays, strings, integers)
+    var view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    var text = new TextDecoder();
+    var i = 0;
+    function size(info) {
+      var val = info;
+      if (info === 24) { val = bytes[i]; i += 1; }
+      else if (info === 25) { val = view.getUint16(i); i += 2; }
+      else if (info === 26) { val = view.getUint32(i); i += 4; }
+      else if (info === 27) { val = view.getUint32(i) * 4294967296 + view.getUint32(i + 4); i += 8; }
+      else if (info > 27) throw new Error('CBOR item ' + info);
+      return val;
+    }
+    function item(keep) {
+      var head = bytes[i++], major = head >> 5, val = size(head & 31);
+      if (major === 0) return val;
+      if (major === 1) return -1 - val;
+      if (major === 2 || major === 3) {
+        var t = keep && major === 3 ? text.decode(bytes.subarray(i, i + val)) : null;
+        i += val;
+        return t;
+      }
+      if (major === 4 || major === 5) {
+        var out = keep ? [] : null;
+        for (var k = 0; k < val * (major === 5 ? 2 : 1); k++) {
+          var x = item(keep);
+          if (keep) out.push(x);
+        }
+        return out;
+      }
+      return null;                                                  // simple values
+    }
+    if (!wordsOnly) return item(true);
+    // an index chunk: [[[word, pages, meta pages] …]]: the words alone, the rest stepped over
+    var found = [];
+    size(bytes[i++] & 31);
+    var n = size(bytes[i++] & 31);
+    for (var k = 0; k < n; k++) {
+      var parts = size(bytes[i++] & 31);
+      found.push(item(true));
+      for (var j = 1; j < parts; j++) item(false);
+    }
+    return found;
+  }
+
+  function pagefindFile(url, wordsOnly) {
+    if (!files[url]) {
+      files[url] = fetch(url).then(function (r) {
+        if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
+        return r.arrayBuffer();
+      }).then(function (buf) {
+        var magic = new TextDecoder().decode(new Uint8Array(buf, 0, Math.min(12, buf.byteLength)));
+        if (magic === 'pagefind_dcd') return buf;
+        return new Response(new Blob([buf]).stream().pipeThrough(new DecompressionStream('gzip'))).arrayBuffer();
+      }).then(function (buf) { return cbor(new Uint8Array(buf, 12), wordsOnly); });
+    }
+    return files[url];
+  }
+
+  function cmp(a, b) {                     // bytes, as Rust compares strings
+    for (var i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i] - b[i];
+    return a.length - b.length;
+  }
+
+  function chunksFor(chunks, term) {       // every chunk that may hold a word term begins, or that begins it
+    var first = String.fromCodePoint(term.codePointAt(0));
+    var c = utf8.encode(first), next = utf8.encode(String.fromCodePoint(term.codePointAt(0) + 1));
+    return chunks.filter(function (chunk) {     // [from, to, hash]; such words all begin with term's first character
+      return cmp(utf8.encode(chunk[0]), next) < 0 && cmp(utf8.encode(chunk[1]), c) >= 0;
+    }).map(function (chunk) { return chunk[2]; });
+  }
+
+  function matchOf(words, term) {          // search.rs find_word_extensions: Infinity, or the prefix's length
+    var best = 0;
+    for (var i = 0; i < words.length; i++) {
+      var w = words[i];
+      if (w.indexOf(term) === 0) return Infinity;
+      if (term.indexOf(w) === 0) best = Math.max(best, utf8.encode(w).length);
+    }
+    return best;
+  }
+
+  function howShardMatched(folder, lang, ws) {
+    return pagefindJson(folder + 'pagefind-entry.json').then(function (entry) {
+      var index = entry.languages[lang];
+      if (!index) return null;
+      return pagefindFile(folder + 'pagefind.' + index.hash + '.pf_meta').then(function (meta) {
+        var hashes = [].concat.apply([], ws.map(function (w) { return chunksFor(meta[2], w); }));
+        var wanted = hashes.filter(function (h, k) { return hashes.indexOf(h) === k; });
+        return Promise.all(wanted.map(function (h) {
+          return pagefindFile(folder + 'index/' + h + '.pf_index', true);
+        })).then(function (loaded) {       // the words of those chunks
+          var all = [].concat.apply([], loaded);
+          return ws.map(function (w) { return matchOf(all, w); });
+        });
+      });
+    });
+  }
+
+  function pagefindJson(url) {
+    if (!files[url]) {
+      files[url] = fetch(url, { cache: 'no-cache' }).then(function (r) {
+        if (!r.ok) throw new Error(url + ': HTTP ' + r.status);
+        return r.json();
+      });
+    }
+    return files[url];
+  }
+
+  function asOne(q, found) {               // null: Pagefind's answer stands; or {good: {shard: bool}, n}
+    var lang = document.documentElement.lang.toLowerCase();
+    var counts = (found.filters && found.filters.shard) || {};
+    if (!/^zh\b/.test(lang) || typeof DecompressionStream === 'undefined' || !Intl.Segmenter ||
+        /^\s*".+"\s*$/.test(q)) return null;
+    var ws = words(q, lang);
+    var present = Object.keys(counts).filter(function (s) { return counts[s] > 0; });
+    if (!ws.length || present.length < 2) return null;
+    var folders = {};
+    [base.pathname].concat(merged).forEach(function (f) { folders[f.replace(/\/$/, '').split('/').pop()] = f; });
+    return Promise.all(present.map(function (s) {
+      return folders[s] ? howShardMatched(folders[s], lang, ws) : null;
+    })).then(function (how) {
+      if (how.some(function (h) { return h === null; })) return null;
+      var best = ws.map(function (w, k) { return Math.max.apply(null, how.map(function (h) { return h[k]; })); });
+      var good = {};
+      present.forEach(function (s, j) { good[s] = how[j].every(function (c, k) { return c === best[k]; }); });
+      return { good: good, n: present.reduce(function (sum, s) { return sum + (good[s] ? counts[s] : 0); }, 0) };
+    }, function (err) {
+      if (window.console) console.warn('search: reading the shards', err);
+      return null;
+    });
+  }
+
+  function answer(pf, q, filters) {        // {n: how many found, datas: the first MAX of them}
+    return pf.search(q, { filters: filters }).then(function (found) {
+      var first = Promise.all(found.results.slice(0, MAX).map(function (r) { return r.data(); }));
+      return Promise.all([first, merged.length ? asOne(q, found) : null]).then(function (both) {
+        var datas = both[0], one = both[1];
+        if (!one) return { n: found.results.length, datas: datas };
+        return { n: one.n, datas: datas.filter(function (d) {
+          return one.good[d.filters && d.filters.shard ? d.filters.shard[0] : ''];
+        }) };
+      });
+    });
   }
 
   function search(q) {
@@ -147,14 +322,11 @@
     }
     status.textContent = t.searching;
     return load().then(function (pf) {
-      return showFilters(pf).then(function () {
-        var filters = {};
-        Object.keys(chosen).forEach(function (k) { if (chosen[k]) filters[k] = chosen[k]; });
-        return pf.search(q, { filters: filters });
-      }).then(function (found) {
-        return Promise.all(found.results.slice(0, MAX).map(function (r) { return r.data(); })).then(function (datas) {
-          if (mine === run) render(q, found, datas);
-        });
+      var filters = {};
+      Object.keys(chosen).forEach(function (k) { if (chosen[k]) filters[k] = chosen[k]; });
+      // the filters are shown beside the search, not before it
+      return Promise.all([showFilters(pf), answer(pf, q, filters)]).then(function (both) {
+        if (mine === run) render(q, both[1].n, both[1].datas);
       });
     }).catch(function (err) {
       if (mine !== run) return;
@@ -174,6 +346,11 @@
     history.replaceState(null, '', url.pathname + url.search + url.hash);
     search(q);
   });
+
+  // the index starts loading when the reader comes to the search box, while they type
+  input.addEventListener('focus', function () {
+    load().catch(function (err) { if (window.console) console.warn('search:', err); });
+  }, { once: true });
 
   var initial = new URLSearchParams(location.search).get('q');
   if (initial) {
