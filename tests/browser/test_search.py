@@ -258,3 +258,65 @@ def test_a_sharded_index_finds_what_the_single_one_finds(prefix, q, spage, goto,
     assert single[1], single[0]
     assert sharded == single, (sharded, single)
     no_errors(spage, f"sharded search /{prefix}search/?q={q}")
+
+
+# --- more results than a page shows: the rest on asking, the focus on the first of them ------
+
+@pytest.fixture(scope="module")
+def many_url(tmp_path_factory):
+    """A site of 27 policies that all speak of 无障碍 (so a query finds more than a page of
+    results), built in this process and served on 127.0.0.1."""
+    import functools
+    import http.server
+    import threading
+    import textwrap
+
+    from policysite.pipeline import build
+
+    from .conftest import ROOT, _Handler
+    root = tmp_path_factory.mktemp("many")
+    site = root / "site"
+    (site / "policies").mkdir(parents=True)
+    (site / "config.toml").write_text(textwrap.dedent("""
+        [site]
+        title = "测试站点"
+        base_url = "https://example.gov.cn/"
+        today = 2026-11-22
+        """), "utf-8")
+    for i in range(27):
+        (site / "policies" / f"p{i:02d}.md").write_text(
+            f"---\ntitle: 第{i}号服务的隐私政策\nissuer: 测试市人民政府\neffective: 2024-01-01\nversion: \"1.0\"\n---\n"
+            f"## 一、总则\n\n本服务提供无障碍浏览功能，第{i}项说明。\n", "utf-8")
+    out = root / "public"
+    build(site / "config.toml", out, use_cache=False)
+    handler = type("Handler", (_Handler,), {"site_dir": out})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(out)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize("prefix", ["", "elder/"])
+def test_more_results_than_a_page_come_on_asking_by_keyboard(prefix, spage, many_url):
+    spage.goto(f"{many_url}{prefix}search/?q={quote('无障碍')}", wait_until="load")
+    status = wait_done(spage)
+    assert "27" in status, status
+    assert len(results(spage)) == 20
+    more = spage.locator("[data-search-more] button")
+    assert more.is_visible() and more.inner_text() == "显示更多结果"
+    box = more.bounding_box()
+    assert box["height"] >= (60 if prefix else 44) - 0.01, box
+    violations = run_axe(spage, elder=bool(prefix))
+    assert not violations, report(violations)
+    more.focus()
+    spage.keyboard.press("Enter")
+    spage.wait_for_function("() => document.querySelectorAll('.search-result').length === 27")
+    assert spage.locator("[data-search-more]").is_hidden(), "nothing more to show"
+    focused = spage.evaluate("document.activeElement.closest('.search-result') === document.querySelectorAll('.search-result')[20]")
+    assert focused, "the focus is on the first result added"
+    assert len({r["href"] for r in results(spage)}) == 27, "each result once"
+    no_errors(spage, "more results")

@@ -23,7 +23,10 @@
   var merged = (form.dataset.pagefindMerge || '').split(' ').filter(Boolean).map(function (u) {
     return new URL(u, location.href).pathname;
   });
-  var MAX = 50;
+  var moreRow = document.querySelector('[data-search-more]');
+  var moreButton = moreRow && moreRow.querySelector('button');
+  var PAGE = 20;            // results shown at a time (each is a file fetched; the rest on asking)
+  var current = null;       // the answer shown
   var pagefind = null;
   var chosen = {};          // filter name -> value ("" for any)
   var run = 0;
@@ -61,10 +64,12 @@
     if (!pagefind) {
       pagefind = import(new URL('pagefind.js', base).href).then(function (pf) {
         return pf.options({ basePath: base.pathname, excerptLength: 36 }).then(function () {
-          return pf.init();
+          // the index's other shards that hold this page's language (outputs/search.py), merged
+          // while the first is set up
+          return Promise.all([pf.init()].concat(merged.map(function (u) { return pf.mergeIndex(u); })));
         }).then(function () {
-          // the index's other shards that hold this page's language (outputs/search.py)
-          return Promise.all(merged.map(function (u) { return pf.mergeIndex(u); }));
+          if (merged.length) prefetchShards();
+          return pf.filters();                  // every filter's values (and the count by shard)
         }).then(function () { return pf; });
       });
     }
@@ -102,44 +107,74 @@
     });
   }
 
-  function render(q, n, datas) {
+  function item(d) {                       // one result: title, issuer · version state, snippet, sections
+    var m = d.meta || {};
+    var li = el('li', 'search-result');
+    var h = el('h2', 'search-result-title');
+    var a = el('a', null, m.title || d.url);
+    var page = '../' + (m.path || '');
+    a.href = page;
+    h.appendChild(a);
+    li.appendChild(h);
+    var meta = el('p', 'search-result-meta');
+    meta.appendChild(el('span', 'search-result-issuer', (m.issuer || '')));
+    meta.appendChild(document.createTextNode(' · '));
+    meta.appendChild(el('span', 'search-result-version', t.version + ' ' + (m.version || '')));
+    meta.appendChild(document.createTextNode(' '));
+    meta.appendChild(el('span', 'badge badge-state-' + (m.state_key || ''), m.state || ''));
+    li.appendChild(meta);
+    var subs = (d.sub_results || []).filter(function (s) { return hashOf(s.url); }).slice(0, 3);
+    var top = (d.sub_results || [])[0];
+    li.appendChild(excerpt(top && !hashOf(top.url) ? top.excerpt : (subs[0] ? subs[0].excerpt : d.excerpt)));
+    if (subs.length) {
+      var ul = el('ul', 'search-result-sections');
+      subs.forEach(function (s, i) {
+        var item = el('li');
+        var link = el('a', null, t.section + s.title);
+        link.href = page + hashOf(s.url);
+        item.appendChild(link);
+        if (i > 0 || (top && !hashOf(top.url))) item.appendChild(excerpt(s.excerpt));
+        ul.appendChild(item);
+      });
+      li.appendChild(ul);
+    }
+    return li;
+  }
+
+  function render(q, shown) {
     list.textContent = '';
-    datas.forEach(function (d) {
-      var m = d.meta || {};
-      var li = el('li', 'search-result');
-      var h = el('h2', 'search-result-title');
-      var a = el('a', null, m.title || d.url);
-      var page = '../' + (m.path || '');
-      a.href = page;
-      h.appendChild(a);
-      li.appendChild(h);
-      var meta = el('p', 'search-result-meta');
-      meta.appendChild(el('span', 'search-result-issuer', (m.issuer || '')));
-      meta.appendChild(document.createTextNode(' · '));
-      meta.appendChild(el('span', 'search-result-version', t.version + ' ' + (m.version || '')));
-      meta.appendChild(document.createTextNode(' '));
-      meta.appendChild(el('span', 'badge badge-state-' + (m.state_key || ''), m.state || ''));
-      li.appendChild(meta);
-      var subs = (d.sub_results || []).filter(function (s) { return hashOf(s.url); }).slice(0, 3);
-      var top = (d.sub_results || [])[0];
-      li.appendChild(excerpt(top && !hashOf(top.url) ? top.excerpt : (subs[0] ? subs[0].excerpt : d.excerpt)));
-      if (subs.length) {
-        var ul = el('ul', 'search-result-sections');
-        subs.forEach(function (s, i) {
-          var item = el('li');
-          var link = el('a', null, t.section + s.title);
-          link.href = page + hashOf(s.url);
-          item.appendChild(link);
-          if (i > 0 || (top && !hashOf(top.url))) item.appendChild(excerpt(s.excerpt));
-          ul.appendChild(item);
-        });
-        li.appendChild(ul);
-      }
-      list.appendChild(li);
-    });
+    shown.datas.forEach(function (d) { list.appendChild(item(d)); });
+    var n = shown.n;
     status.textContent = n ? fill(n === 1 ? t.countOne : t.count, { n: n, q: q }) : fill(t.none, { q: q });
     results.hidden = !n;
     all.hidden = true;
+    showMoreRow(shown.more());
+  }
+
+  function showMoreRow(on) {               // (a site's own search.html from before it may lack the row)
+    if (moreRow) moreRow.hidden = !on;
+  }
+
+  /* "Show more results": the next PAGE results, the reader's focus on the first of them. */
+  function showMore() {
+    var shown = current, mine = run;
+    if (!shown || !shown.more()) return;
+    moreButton.disabled = true;
+    shown.next().then(function (datas) {
+      if (mine !== run) return;
+      var first = null;
+      datas.forEach(function (d) {
+        var li = item(d);
+        first = first || li;
+        list.appendChild(li);
+      });
+      moreButton.disabled = false;
+      showMoreRow(shown.more());
+      if (first) first.querySelector('a').focus();
+    }).catch(function (err) {
+      moreButton.disabled = false;
+      if (window.console) console.warn('search:', err);
+    });
   }
 
   /* A sharded index (outputs/search.py) answers as one index would. Pagefind matches each word
@@ -248,18 +283,15 @@
   }
 
   function howShardMatched(folder, lang, ws) {
-    return pagefindJson(folder + 'pagefind-entry.json').then(function (entry) {
-      var index = entry.languages[lang];
-      if (!index) return null;
-      return pagefindFile(folder + 'pagefind.' + index.hash + '.pf_meta').then(function (meta) {
-        var hashes = [].concat.apply([], ws.map(function (w) { return chunksFor(meta[2], w); }));
-        var wanted = hashes.filter(function (h, k) { return hashes.indexOf(h) === k; });
-        return Promise.all(wanted.map(function (h) {
-          return pagefindFile(folder + 'index/' + h + '.pf_index', true);
-        })).then(function (loaded) {       // the words of those chunks
-          var all = [].concat.apply([], loaded);
-          return ws.map(function (w) { return matchOf(all, w); });
-        });
+    return shardMeta(folder, lang).then(function (meta) {
+      if (!meta) return null;
+      var hashes = [].concat.apply([], ws.map(function (w) { return chunksFor(meta[2], w); }));
+      var wanted = hashes.filter(function (h, k) { return hashes.indexOf(h) === k; });
+      return Promise.all(wanted.map(function (h) {
+        return pagefindFile(folder + 'index/' + h + '.pf_index', true);
+      })).then(function (loaded) {         // the words of those chunks
+        var all = [].concat.apply([], loaded);
+        return ws.map(function (w) { return matchOf(all, w); });
       });
     });
   }
@@ -272,6 +304,19 @@
       });
     }
     return files[url];
+  }
+
+  function shardMeta(folder, lang) {       // a shard's index of its words, for this page's language
+    return pagefindJson(folder + 'pagefind-entry.json').then(function (entry) {
+      var index = entry.languages[lang];
+      return index ? pagefindFile(folder + 'pagefind.' + index.hash + '.pf_meta') : null;
+    });
+  }
+
+  function prefetchShards() {              // while the reader types: what asOne reads of each shard
+    if (typeof DecompressionStream === 'undefined') return;
+    var lang = document.documentElement.lang.toLowerCase();
+    [base.pathname].concat(merged).forEach(function (f) { shardMeta(f, lang).catch(function () {}); });
   }
 
   function asOne(q, found) {               // null: Pagefind's answer stands; or {good: {shard: bool}, n}
@@ -298,15 +343,33 @@
     });
   }
 
-  function answer(pf, q, filters) {        // {n: how many found, datas: the first MAX of them}
+  /* The answer to a query: how many found, the first PAGE of them, and the rest on asking. */
+  function answer(pf, q, filters) {
     return pf.search(q, { filters: filters }).then(function (found) {
-      var first = Promise.all(found.results.slice(0, MAX).map(function (r) { return r.data(); }));
-      return Promise.all([first, merged.length ? asOne(q, found) : null]).then(function (both) {
-        var datas = both[0], one = both[1];
-        if (!one) return { n: found.results.length, datas: datas };
-        return { n: one.n, datas: datas.filter(function (d) {
-          return one.good[d.filters && d.filters.shard ? d.filters.shard[0] : ''];
-        }) };
+      var at = 0, one = null;
+      function next() {                    // the next PAGE results (of the shards that count)
+        var take = found.results.slice(at, at + PAGE);
+        at += take.length;
+        return Promise.all(take.map(function (r) { return r.data(); })).then(function (datas) {
+          datas = one ? datas.filter(function (d) {
+            return one.good[d.filters && d.filters.shard ? d.filters.shard[0] : ''];
+          }) : datas;
+          return datas.length || at >= found.results.length ? datas : next();
+        });
+      }
+      var shown = { n: found.results.length, next: next, more: function () { return at < found.results.length; } };
+      var judged = merged.length ? Promise.resolve(asOne(q, found)) : Promise.resolve(null);
+      var first = Promise.all(found.results.slice(0, PAGE).map(function (r) { return r.data(); }));
+      return Promise.all([first, judged]).then(function (both) {
+        one = both[1];
+        at = Math.min(PAGE, found.results.length);
+        var datas = both[0];
+        if (one) {
+          shown.n = one.n;
+          datas = datas.filter(function (d) { return one.good[d.filters && d.filters.shard ? d.filters.shard[0] : '']; });
+        }
+        shown.datas = datas;
+        return shown;
       });
     });
   }
@@ -317,6 +380,7 @@
     if (!q) {
       status.textContent = '';
       results.hidden = true;
+      showMoreRow(false);
       all.hidden = false;
       return Promise.resolve();
     }
@@ -324,19 +388,24 @@
     return load().then(function (pf) {
       var filters = {};
       Object.keys(chosen).forEach(function (k) { if (chosen[k]) filters[k] = chosen[k]; });
-      // the filters are shown beside the search, not before it
-      return Promise.all([showFilters(pf), answer(pf, q, filters)]).then(function (both) {
-        if (mine === run) render(q, both[1].n, both[1].datas);
+      // the filters first: the search's count of results by shard needs them loaded
+      return showFilters(pf).then(function () { return answer(pf, q, filters); }).then(function (shown) {
+        if (mine !== run) return;
+        current = shown;
+        render(q, current);
       });
     }).catch(function (err) {
       if (mine !== run) return;
       status.textContent = t.error;
       results.hidden = true;
+      showMoreRow(false);
       all.hidden = false;
       if (nojs) nojs.hidden = true;
       if (window.console) console.warn('search:', err);
     });
   }
+
+  if (moreButton) moreButton.addEventListener('click', showMore);
 
   form.addEventListener('submit', function (ev) {
     ev.preventDefault();
