@@ -470,7 +470,7 @@ def run(request: BuildRequest, state: State | None = None,
         save_state(cache_dir, new_state)
     result = BuildResult(site, list(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=rendered,
                          timings=timings, written=list(writer.written), deferred=len(later))
-    if use_cache and taken:
+    if use_cache and taken and not later:    # (a build that left work for later is not up to date)
         stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
                      {"policies": len(site.policies), "pages": result.html_pages,
                       "warnings": [w.format() for w in diag.warnings]})
