@@ -204,6 +204,7 @@ class BuildRequest:
     # Outputs (by name) whose stale artifacts this build leaves as they are, for a build right
     # after it: the preview server publishes the pages first and the search index a moment later.
     defer: tuple = ()
+    cancel: object = None                 # a threading.Event: set, the build stops (outputs.Cancelled)
 
 
 # --- stages ------------------------------------------------------------------------
@@ -408,6 +409,7 @@ def run(request: BuildRequest, state: State | None = None,
     site = model_phase(cfg, diag, request.drafts, sources)
     lap("load and model")
     ctx = plan_phase(site, diag, state.manifest)
+    ctx.cancel = request.cancel
     check_target(out_dir.resolve(), [p.resolve() for p in protected_paths(cfg)], input_paths(cfg))
 
     # what changed: fingerprints of every artifact's declared dependencies
@@ -502,8 +504,8 @@ class Builder:
         self.store = DocStore(engine_cache(self.config_path.resolve().parent / CACHE_DIR, engine) / "docs", engine)
         self.last_rendered = 0
 
-    def build(self, defer: tuple = ()) -> BuildResult:
-        result, self.state = run(replace(self.request, defer=defer), self.state, self.store)
+    def build(self, defer: tuple = (), cancel=None) -> BuildResult:
+        result, self.state = run(replace(self.request, defer=defer, cancel=cancel), self.state, self.store)
         self.last_rendered = result.rendered
         return result
 

@@ -41,6 +41,7 @@ from livereload.handlers import LiveReloadHandler, LiveReloadJSHandler
 from tornado import ioloop, web
 
 from .errors import BuildError, Diagnostic
+from .outputs import Cancelled
 from .pipeline import Builder
 
 QUIET_SECONDS = 0.02           # events quiet this long: the burst of saves is over
@@ -195,6 +196,7 @@ class DevServer:
         # a save is visible without waiting for it. Builds take turns by the lock.
         self.lock = threading.Lock()
         self.later: threading.Thread | None = None
+        self.cancel = threading.Event()                # set: the deferred build stops (a save came)
         self.notify = lambda fn, *args: fn(*args)       # serve(): run on the server's loop
 
     # watching
@@ -269,6 +271,7 @@ class DevServer:
     # building
     def rebuild(self, changed: list[str] | None = None) -> bool:
         start = time.perf_counter()
+        self.cancel.set()                # a deferred build still making the index stops: this save first
         try:
             with self.lock:
                 result = self.builder.build(defer=DEFERRED)
@@ -300,18 +303,25 @@ class DevServer:
         if self.watcher is not None:
             self.start_watcher(self.watcher.wake)
         self.broadcast(paths)
-        if ok and result.deferred:
-            self.settle()
-            self.later = threading.Thread(target=self.make_deferred, name="deferred-build", daemon=True)
+        if ok and result.deferred:       # (a called-off one lets go of the lock at once, and ends)
+            self.cancel = threading.Event()
+            self.later = threading.Thread(target=self.make_deferred, args=(self.cancel,), name="deferred-build",
+                                          daemon=True)
             self.later.start()
         return ok
 
-    def make_deferred(self) -> None:
-        """What the last rebuild left for later (the search index): a build with nothing deferred."""
+    def make_deferred(self, cancel: threading.Event | None = None) -> None:
+        """What the last rebuild left for later (the search index): a build with nothing deferred.
+        A save meanwhile calls it off (its rebuild comes first, and defers the index again)."""
         start = time.perf_counter()
         try:
             with self.lock:
-                result = self.builder.build()
+                if cancel is not None and cancel.is_set():
+                    return
+                result = self.builder.build(cancel=cancel)
+        except Cancelled:
+            self.log("Search index put off: a newer save first.")
+            return
         except BuildError as e:                      # a bad save meanwhile: its own rebuild reports it
             self.log(f"The search index was not made again: {len(e.errors)} error(s); see the next rebuild.")
             return
@@ -328,6 +338,11 @@ class DevServer:
         if self.later is not None:
             self.later.join()
             self.later = None
+
+    def stop_deferred(self) -> None:
+        """Call off the deferred build and wait for it to let go (the server stopping)."""
+        self.cancel.set()
+        self.settle()
 
     @staticmethod
     def broadcast(paths: list[str] | None) -> None:
@@ -503,7 +518,7 @@ def serve(args) -> int:
         pass
     if server.watcher is not None:
         server.watcher.stop()
-    server.settle()
+    server.stop_deferred()
     if temporary:
         import shutil
         shutil.rmtree(out_dir, ignore_errors=True)

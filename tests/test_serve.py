@@ -430,10 +430,10 @@ def test_the_search_index_is_made_after_the_page_is_published(project, tmp_path)
     seen = []
     deferred = dev.make_deferred
 
-    def when_deferred_starts():
+    def when_deferred_starts(cancel=None):
         page = (out / "a" / "index.html").read_text("utf-8")
         seen.append(("无障碍阅读服务" in page, "无障碍阅读服务" in index_text(out)))
-        deferred()
+        deferred(cancel)
     dev.make_deferred = when_deferred_starts
     a.write_text(GOOD.replace("第一版正文", "无障碍阅读服务"), "utf-8")
     assert dev.rebuild()
@@ -445,3 +445,44 @@ def test_the_search_index_is_made_after_the_page_is_published(project, tmp_path)
     from conftest import tree
     assert {k: v for k, v in tree(fresh).items() if k.startswith("search/")} == \
            {k: v for k, v in tree(out).items() if k.startswith("search/")}
+
+
+def test_a_save_calls_off_the_search_index_still_being_made(project, tmp_path):
+    """A save that comes while the deferred build makes the search index does not wait for it:
+    Pagefind is stopped, the save's pages are published, and the index is made after them."""
+    import threading
+
+    from policysite.outputs import search
+    from policysite.serve import DevServer
+    a = project.write("a.md", GOOD)
+    out = tmp_path / "out"
+    logs = []
+    dev = DevServer(project.root / "config.toml", out, "127.0.0.1", free_port(), log=logs.append)
+    dev.application()
+    started, release = threading.Event(), threading.Event()
+    called_off = []
+    real = search._pagefind
+
+    def slow_pagefind(exe, site, bundle, cancel=None):     # Pagefind, held until told (or called off)
+        started.set()
+        while cancel is not None and not release.is_set():
+            if cancel.wait(0.01):
+                called_off.append(site)
+                return "called off"
+        return real(exe, site, bundle, cancel)
+    search._pagefind = slow_pagefind
+    try:
+        assert dev.rebuild()
+        assert started.wait(10), "the deferred build reached Pagefind"
+        a.write_text(GOOD.replace("第一版正文", "第二次保存"), "utf-8")
+        assert dev.rebuild()                                  # does not wait for the index
+        assert called_off, "the index being made was called off"
+        assert "第二次保存" in (out / "a" / "index.html").read_text("utf-8")
+        assert any("put off" in line for line in logs), logs
+        release.set()
+        dev.settle()
+    finally:
+        search._pagefind = real
+        release.set()
+        dev.stop_deferred()
+    assert "第二次保存" in index_text(out)

@@ -14,7 +14,7 @@ Each output says three things (the `Output` protocol):
   names are only known once it is made, such as the search index, the further `files` made with
   it, inside its folder: published, fingerprinted and removed together with it). An output whose
   artifacts are best made together (the search index's shards: several Pagefind runs at once)
-  may have `render_all(specs, ctx, jobs)`, which returns them all.
+  may have `render_all(specs, ctx, jobs)`, which returns (or yields) them all.
 
 The build fingerprints each artifact by its declared dependency, renders only those whose
 fingerprint changed, and publishes the rest as they are; so the dependency an output declares
@@ -71,10 +71,19 @@ class Context:
     specs: list = field(default_factory=list)   # [(output, [spec])], once every output was asked
     bundles: dict = field(default_factory=dict)  # out_path -> [member paths] of bundles made this build
     memo: dict = field(default_factory=dict)     # what an output worked out once for this build
+    cancel: Any = None     # a threading.Event: set, a long output stops (raises Cancelled); see serve.py
+
+    def check_cancelled(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled()
 
     def page_url(self, kind, variant, slug=None, version=None) -> str | None:
         found = self.index.get((kind, variant, slug, version if kind in ("version", "changes") else None))
         return found.url if found else None
+
+
+class Cancelled(Exception):
+    """The build was called off (the preview server's deferred build, when a save comes)."""
 
 
 class Output(Protocol):

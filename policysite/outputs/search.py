@@ -156,31 +156,32 @@ class Search:
         return next(iter(self.render_all([spec], ctx, 1)), None)
 
     def render_all(self, specs: list, ctx: Context, jobs: int):
-        """The shards' artifacts: the pages of one written while Pagefind makes another (up to
-        `jobs` Pagefind runs at once)."""
+        """The shards' artifacts, each as soon as it is made: the pages of one are written while
+        Pagefind makes another (up to `jobs` Pagefind runs at once)."""
         exe = executable()
         out = ctx.content.out
         if exe is None:
             out.error("search", None, None, "the Pagefind binary that builds the search index is not installed",
                       "pip install -r requirements.txt  (it brings pagefind[extended])")
-            return []
-        made = []
+            return
         with tempfile.TemporaryDirectory(prefix="policysite-search-") as tmp, \
                 ThreadPoolExecutor(max(1, jobs)) as pool:
             runs = []
             for n, spec in enumerate(specs):
                 if spec.key is None:   # nothing published yet (drafts only): Pagefind refuses an empty site
                     empty = {"languages": {}, "note": "no policy is published yet"}
-                    made.append(Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8")))
+                    yield Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8"))
                     continue
                 site, bundle = Path(tmp) / f"site{n}", Path(tmp) / f"bundle{n}"
+                ctx.check_cancelled()
                 for rel, page in records(ctx, spec.key.slugs, spec.key.name):
                     target = site / rel
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_text(page, "utf-8")
-                runs.append((spec, bundle, pool.submit(_pagefind, exe, site, bundle)))
+                runs.append((spec, bundle, pool.submit(_pagefind, exe, site, bundle, ctx.cancel)))
             for spec, bundle, future in runs:
                 problem = future.result()
+                ctx.check_cancelled()
                 if problem is not None:
                     out.error("search", None, None, f"Pagefind could not build the search index: {problem}",
                               "check that the pagefind-bin-extended package is installed and runs on this machine")
@@ -193,19 +194,33 @@ class Search:
                 found = canonical(found)
                 folder = spec.key.folder
                 data = found.pop("pagefind-entry.json")
-                made.append(Artifact(folder + "pagefind-entry.json", "application/json", data,
-                                     tuple((folder + rel, found[rel]) for rel in sorted(found))))
-        return made
+                yield Artifact(folder + "pagefind-entry.json", "application/json", data,
+                               tuple((folder + rel, found[rel]) for rel in sorted(found)))
 
 
-def _pagefind(exe: Path, site: Path, bundle: Path) -> str | None:
-    """One Pagefind run (in a thread: the work is the subprocess's). None, or what went wrong."""
+def _pagefind(exe: Path, site: Path, bundle: Path, cancel=None) -> str | None:
+    """One Pagefind run (in a thread: the work is the subprocess's). None, or what went wrong.
+    `cancel` (a threading.Event) set: the run is stopped within 20 ms."""
+    if cancel is not None and cancel.is_set():
+        return "called off"
     if not site.is_dir():
         return "no page to index"
-    proc = subprocess.run([str(exe), "--site", str(site), "--output-path", str(bundle), "--silent"],
-                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen([str(exe), "--site", str(site), "--output-path", str(bundle), "--silent"],
+                                stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
+        while True:
+            try:
+                proc.wait(timeout=None if cancel is None else 0.02)
+                break
+            except subprocess.TimeoutExpired:
+                if cancel.is_set():
+                    proc.kill()
+                    proc.wait()
+                    return "called off"
+        log.seek(0)
+        said = log.read().decode("utf-8", "replace")
     if proc.returncode != 0 or not (bundle / "pagefind-entry.json").is_file():
-        return (proc.stderr or proc.stdout).strip()[-500:] or f"exit status {proc.returncode}"
+        return said.strip()[-500:] or f"exit status {proc.returncode}"
     return None
 
 
