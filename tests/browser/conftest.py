@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
 import http.server
 import os
@@ -145,21 +146,27 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
             self.wfile.write(body)
 
 
+@contextlib.contextmanager
+def serving(site_dir: Path, root: Path, path: str = "/"):
+    """A threaded server on 127.0.0.1 for the folder `root` (the site in `site_dir` under it, at
+    `path`; unknown paths get its 404.html): its base URL."""
+    handler = type("Handler", (_Handler,), {"site_dir": site_dir})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="site-server", daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}{path}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="package")
 def base_url():
     """http://127.0.0.1:<port>/policies/ serving the built sample site."""
     out, base_path = sample_site()
-    handler = type("Handler", (_Handler,), {"site_dir": out})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(handler, directory=str(out.parent if base_path != "/" else out)))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{base_path}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(out, out.parent if base_path != "/" else out, base_path) as url:
+        yield url
 
 
 # --- the browser -------------------------------------------------------------------

@@ -215,14 +215,11 @@ def test_every_page_links_to_its_own_search_page(spage, goto, base_url):
 def sharded_url(tmp_path_factory):
     """The sample site built with a shard per policy or so (as a site of hundreds of policies is
     cut), served as the sample is: its base URL."""
-    import functools
-    import http.server
-    import threading
 
     from policysite.outputs import search
     from policysite.pipeline import build
 
-    from .conftest import ROOT, _Handler
+    from .conftest import ROOT, serving
     root = tmp_path_factory.mktemp("sharded")
     out = root / "policies"
     saved = search.POLICIES_PER_SHARD
@@ -232,15 +229,8 @@ def sharded_url(tmp_path_factory):
     finally:
         search.POLICIES_PER_SHARD = saved
     assert len(list((out / "search/pagefind").glob("*/pagefind-entry.json"))) > 2
-    handler = type("Handler", (_Handler,), {"site_dir": out})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/policies/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(out, root, "/policies/") as url:
+        yield url
 
 
 @pytest.mark.parametrize("prefix, q", [("", "人脸识别"), ("zh-hant/", "人脸识别"), ("", "人臉識別"),
@@ -266,14 +256,11 @@ def test_a_sharded_index_finds_what_the_single_one_finds(prefix, q, spage, goto,
 def many_url(tmp_path_factory):
     """A site of 27 policies that all speak of 无障碍 (so a query finds more than a page of
     results), built in this process and served on 127.0.0.1."""
-    import functools
-    import http.server
-    import threading
     import textwrap
 
     from policysite.pipeline import build
 
-    from .conftest import ROOT, _Handler
+    from .conftest import ROOT, serving
     root = tmp_path_factory.mktemp("many")
     site = root / "site"
     (site / "policies").mkdir(parents=True)
@@ -289,15 +276,8 @@ def many_url(tmp_path_factory):
             f"## 一、总则\n\n本服务提供无障碍浏览功能，第{i}项说明。\n", "utf-8")
     out = root / "public"
     build(site / "config.toml", out, use_cache=False)
-    handler = type("Handler", (_Handler,), {"site_dir": out})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(out)))
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(out, out) as url:
+        yield url
 
 
 @pytest.mark.parametrize("prefix", ["", "elder/"])
