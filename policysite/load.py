@@ -54,7 +54,7 @@ class Source:
     body: str | None = field(repr=False)   # None for a source kept in the build cache: see read_body
     body_line: int
     digest: str = ""
-    group: str = ""           # file or folder the policy came from, for duplicate-slug messages
+    group: str = ""           # file or folder the policy came from (absolute), for duplicate-slug messages
     meta_digest: str = ""     # hash of `meta`: what listings depend on (computed once, kept in the cache)
 
     # The body is left out when a Source is kept in the build cache (it is most of the cache's
@@ -695,7 +695,9 @@ def _load_one(path, slug, stem, lang, size, cfg, out, policies_dir, data: bytes 
     if src:
         # the folder of a multi-version policy, or policies/<stem>.md for a single file and its translations
         in_folder = path.parent != policies_dir
-        src.group = _display(path.parent) if in_folder else _display(path.with_name(stem + ".md"))
+        # (the absolute path, not the one shown: that depends on the directory the build runs in,
+        # and a source kept in the cache may have been read by a build run from another one)
+        src.group = os.path.abspath(path.parent if in_folder else path.with_name(stem + ".md"))
     return src
 
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .config import Config
-from .errors import Collector
+from .errors import Collector, display_path
 from .load import Source
 from .variants import SCRIPTS, Locale, Variants
 
@@ -103,6 +104,7 @@ def build_site(cfg: Config, sources: list[Source], out: Collector, drafts: bool 
     for slug, group in sorted(by_slug.items()):
         origins = sorted({s.group for s in group})
         if len(origins) > 1:
+            origins = [display_path(Path(o)) for o in origins]
             for s in group:
                 out.error(s.display, s.lines.get("slug"), "slug",
                           f"two policies use the slug '{slug}': {' and '.join(origins)}",

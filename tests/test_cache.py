@@ -172,3 +172,24 @@ def test_an_edit_reads_no_other_source(site, monkeypatch):
     assert result.rendered == 12
     assert [r.rsplit("/", 1)[-1] for r in asked] == ["p3.md"]
     assert read_back == []                      # its text came from the parse, not a second read
+
+
+def test_a_cache_filled_from_another_directory_does_not_make_a_translation_a_duplicate(project, tmp_path):
+    """A policy and its translation are one policy whichever directory each build runs in: the
+    cache keeps what the first build read (run from the folder above the site, its paths shown
+    as site/policies/…), and an edit read by a build run in the site's folder (shown as
+    policies/…) is still the same policy, not "two policies use the slug"."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    project.policy("privacy.md", BODY.format(n=1), title="隐私政策")
+    project.policy("privacy.en.md", "## 1. General\n\nText.\n", title="Privacy Policy", lang="en")
+    above = subprocess.run([sys.executable, str(ROOT / "build.py"), "--config", str(project.root / "config.toml")],
+                           cwd=project.root.parent, capture_output=True, text=True, timeout=120)
+    assert above.returncode == 0, above.stderr
+    project.policy("privacy.md", BODY.format(n=2), title="隐私政策")            # the translation unchanged
+    proc = project.run()                                                     # in the site's own folder
+    assert proc.returncode == 0, proc.stderr
+    assert "two policies" not in proc.stderr
+    assert tree(project.out) == clean_build(project, tmp_path)
