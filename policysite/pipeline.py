@@ -510,7 +510,8 @@ class Builder:
         self.config_path, self.out_dir, self.drafts = self.request.config_path, out_dir, drafts
         self.state: State | None = None
         engine = engine_fingerprint()        # rendered documents stay in memory between rebuilds
-        self.store = DocStore(engine_cache(self.config_path.resolve().parent / CACHE_DIR, engine) / "docs", engine)
+        self.cache_dir = self.config_path.resolve().parent / CACHE_DIR
+        self.store = DocStore(engine_cache(self.cache_dir, engine) / "docs", engine)
         self.last_rendered = 0
 
     def build(self, defer: tuple = (), cancel=None) -> BuildResult:
@@ -522,8 +523,7 @@ class Builder:
         """Save the state of the last build if it did not (one that deferred work): the server
         stopping before the later build ran."""
         if self.state is not None and not self.state.saved:
-            cfg_root = self.config_path.resolve().parent
-            save_state(cfg_root / CACHE_DIR, self.state)
+            save_state(self.cache_dir, self.state)
             self.state.saved = True
 
 
