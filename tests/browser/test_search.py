@@ -300,3 +300,72 @@ def test_more_results_than_a_page_come_on_asking_by_keyboard(prefix, spage, many
     assert focused, "the focus is on the first result added"
     assert len({r["href"] for r in results(spage)}) == 27, "each result once"
     no_errors(spage, "more results")
+
+
+# --- a Traditional query on a Traditional page finds every page that has it ---------------
+
+TRADITIONAL = ["本網站尊重並保護所有使用者的隱私權，依法處理您的個人資料。",
+               "我們重視您的隱私，未經同意不會向第三方提供您的資料。",
+               "關於隱私與個人資料保護的說明，請詳閱本條款。",
+               "使用者得隨時查詢、更正或刪除其帳號資料；隱私相關問題請與本府聯絡。",
+               "本平臺蒐集之隱私資訊僅用於身分核驗，不作其他用途。"]
+
+
+@pytest.fixture(scope="module")
+def traditional_urls(tmp_path_factory):
+    """Policies written in Traditional (Pagefind's indexer cuts this text into single
+    characters: 隱私 is indexed as 隱 and 私; one title, 隱私保護, it keeps whole, so that the
+    index has a word beginning with 隱私), built as one index and in shards of one policy,
+    served on 127.0.0.1: (the built folder, {"single": url, "sharded": url})."""
+    import textwrap
+
+    from policysite.outputs import search
+    from policysite.pipeline import build
+
+    from .conftest import serving
+    root = tmp_path_factory.mktemp("traditional")
+    site = root / "site"
+    (site / "policies").mkdir(parents=True)
+    (site / "config.toml").write_text(textwrap.dedent("""
+        [site]
+        title = "測試站點"
+        base_url = "https://example.gov.cn/"
+        today = 2026-11-22
+        """), "utf-8")
+    for i, text in enumerate(TRADITIONAL):
+        (site / "policies" / f"t{i}.md").write_text(
+            f"---\ntitle: {'隱私保護' if i == 0 else f'第{i}號條款'}\nissuer: 測試市政府\neffective: 2024-01-01\nversion: \"1.0\"\nlang: zh-Hant\n---\n"
+            f"## 一、總則\n\n{text}\n", "utf-8")
+    saved = search.POLICIES_PER_SHARD
+    try:
+        for name, per in (("single", 64), ("sharded", 1)):
+            search.POLICIES_PER_SHARD = per
+            build(site / "config.toml", root / name, use_cache=False)
+    finally:
+        search.POLICIES_PER_SHARD = saved
+    with serving(root / "single", root / "single") as single, serving(root / "sharded", root / "sharded") as sharded:
+        yield root / "single", {"single": single, "sharded": sharded}
+
+
+@pytest.mark.parametrize("q", ["隱私", "個人資料", "資料", "刪除", "帳號", "聯絡", "同意", "隱私權"])
+@pytest.mark.parametrize("index", ["single", "sharded"])
+def test_a_traditional_query_finds_every_traditional_page_that_has_it(q, index, spage, traditional_urls):
+    """Pagefind's indexer cuts Traditional text mostly into single characters, the browser a
+    query into words: the query as typed missed pages (on imported real policies 隱私 found one
+    of four: the one whose title the indexer kept whole, as here). Every policy whose Traditional page has the words is found, sharded or
+    not; which pages have them is read from the built site."""
+    import re
+
+    out, urls = traditional_urls
+    wanted = set()
+    for page in sorted(out.glob("zh-hant/t*/index.html")):      # (the site's own script is Simplified)
+        main = re.search(r"<main\b.*?</main>", page.read_text("utf-8"), re.S)
+        if q in re.sub(r"<[^>]+>", "", main.group(0)):
+            wanted.add(f"zh-hant/{page.parent.name}/")
+    assert wanted, q
+    base = urls[index]
+    spage.goto(f"{base}zh-hant/search/?q={quote(q)}", wait_until="load")
+    status = wait_done(spage)
+    found = {r["href"].removeprefix(base) for r in results(spage)}
+    assert wanted <= found, (q, status, sorted(wanted - found))
+    no_errors(spage, f"/zh-hant/search/?q={q}")

@@ -343,33 +343,73 @@
     });
   }
 
-  /* The answer to a query: how many found, the first PAGE of them, and the rest on asking. */
-  function answer(pf, q, filters) {
+  /* A Traditional query, cut two ways. Pagefind's indexer (its Chinese segmenter has a
+     Simplified dictionary) cuts Traditional text mostly into single characters, but keeps some
+     words (a title such as 隱私保護) whole; pagefind.js cuts the query with the browser's word
+     segmenter, which keeps 隱私 whole. So on a Traditional page 隱私 as typed found only the
+     pages where the indexer kept a word beginning with it (one of four imported policies, where
+     隐私 found all four), and cut into characters it misses those. The query is asked both
+     ways, and the answer is every page either finds (as a single index finds them: see asOne). */
+  var HAN = /(\p{Script=Han})/gu;
+  function ways(q) {
+    var lang = document.documentElement.lang.toLowerCase();
+    var chars = q.replace(HAN, ' $1 ').replace(/\s+/g, ' ').trim();
+    return /^zh-(hant|tw|hk|mo)\b/.test(lang) && chars !== q ? [q, chars] : [q];
+  }
+
+  function ask(pf, q, filters) {           // Pagefind's results, and which of their shards count
     return pf.search(q, { filters: filters }).then(function (found) {
-      var at = 0, one = null;
+      return Promise.resolve(merged.length ? asOne(q, found) : null).then(function (one) {
+        return { results: found.results, one: one, n: one ? one.n : found.results.length };
+      });
+    });
+  }
+
+  function shardOfPages() {                // page id -> its shard's name, from each shard's metadata
+    var lang = document.documentElement.lang.toLowerCase();
+    return Promise.all([base.pathname].concat(merged).map(function (f) {
+      return shardMeta(f, lang).then(function (meta) {
+        return { name: f.replace(/\/$/, '').split('/').pop(), pages: meta ? meta[1] : [] };
+      });
+    })).then(function (all) {
+      var of = {};
+      all.forEach(function (s) { s.pages.forEach(function (p) { of[p[0]] = s.name; }); });
+      return of;
+    }, function () { return null; });
+  }
+
+  function joined(asked) {                 // the pages any way found, in the shards that count for it
+    if (asked.length === 1) return Promise.resolve(asked[0]);
+    var judged = asked.some(function (a) { return a.one; });
+    return (judged ? shardOfPages() : Promise.resolve(null)).then(function (shardOf) {
+      var best = {};
+      asked.forEach(function (a) {
+        a.results.forEach(function (r) {
+          if (a.one && shardOf && !a.one.good[shardOf[r.id] || '']) return;
+          if (!best[r.id] || best[r.id].score < r.score) best[r.id] = r;
+        });
+      });
+      var results = Object.keys(best).map(function (id) { return best[id]; })
+        .sort(function (x, y) { return y.score - x.score; });
+      return { results: results, one: null, n: results.length };
+    });
+  }
+
+  /* The answer to a query: how many found, the first PAGE of them, and the rest on asking. */
+  function answer(pf, typed, filters) {
+    return Promise.all(ways(typed).map(function (q) { return ask(pf, q, filters); })).then(joined).then(function (best) {
+      var found = best.results, one = best.one, at = 0;
+      function counts(d) { return !one || one.good[d.filters && d.filters.shard ? d.filters.shard[0] : '']; }
       function next() {                    // the next PAGE results (of the shards that count)
-        var take = found.results.slice(at, at + PAGE);
+        var take = found.slice(at, at + PAGE);
         at += take.length;
         return Promise.all(take.map(function (r) { return r.data(); })).then(function (datas) {
-          datas = one ? datas.filter(function (d) {
-            return one.good[d.filters && d.filters.shard ? d.filters.shard[0] : ''];
-          }) : datas;
-          return datas.length || at >= found.results.length ? datas : next();
+          datas = datas.filter(counts);
+          return datas.length || at >= found.length ? datas : next();
         });
       }
-      var shown = { n: found.results.length, next: next, more: function () { return at < found.results.length; } };
-      var judged = merged.length ? Promise.resolve(asOne(q, found)) : Promise.resolve(null);
-      var first = Promise.all(found.results.slice(0, PAGE).map(function (r) { return r.data(); }));
-      return Promise.all([first, judged]).then(function (both) {
-        one = both[1];
-        at = Math.min(PAGE, found.results.length);
-        var datas = both[0];
-        if (one) {
-          shown.n = one.n;
-          datas = datas.filter(function (d) { return one.good[d.filters && d.filters.shard ? d.filters.shard[0] : '']; });
-        }
-        shown.datas = datas;
-        return shown;
+      return next().then(function (datas) {
+        return { n: best.n, datas: datas, next: next, more: function () { return at < found.length; } };
       });
     });
   }
