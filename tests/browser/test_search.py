@@ -252,28 +252,28 @@ def test_a_sharded_index_finds_what_the_single_one_finds(prefix, q, spage, goto,
 
 # --- more results than a page shows: the rest on asking, the focus on the first of them ------
 
+def write_site(site, title: str, policies: dict):
+    """A site of the given policies (file name -> the rest of its frontmatter, then its body;
+    effective 2024-01-01, version 1.0), dated 2026-11-22: its folder."""
+    (site / "policies").mkdir(parents=True)
+    (site / "config.toml").write_text(f'[site]\ntitle = "{title}"\nbase_url = "https://example.gov.cn/"\n'
+                                      "today = 2026-11-22\n", "utf-8")
+    for name, text in policies.items():
+        (site / "policies" / name).write_text(f'---\neffective: 2024-01-01\nversion: "1.0"\n{text}', "utf-8")
+    return site
+
+
 @pytest.fixture(scope="module")
 def many_url(tmp_path_factory):
     """A site of 27 policies that all speak of 无障碍 (so a query finds more than a page of
     results), built in this process and served on 127.0.0.1."""
-    import textwrap
-
     from policysite.pipeline import build
 
     from .conftest import ROOT, serving
     root = tmp_path_factory.mktemp("many")
-    site = root / "site"
-    (site / "policies").mkdir(parents=True)
-    (site / "config.toml").write_text(textwrap.dedent("""
-        [site]
-        title = "测试站点"
-        base_url = "https://example.gov.cn/"
-        today = 2026-11-22
-        """), "utf-8")
-    for i in range(27):
-        (site / "policies" / f"p{i:02d}.md").write_text(
-            f"---\ntitle: 第{i}号服务的隐私政策\nissuer: 测试市人民政府\neffective: 2024-01-01\nversion: \"1.0\"\n---\n"
-            f"## 一、总则\n\n本服务提供无障碍浏览功能，第{i}项说明。\n", "utf-8")
+    site = write_site(root / "site", "测试站点", {
+        f"p{i:02d}.md": f"title: 第{i}号服务的隐私政策\nissuer: 测试市人民政府\n---\n"
+                        f"## 一、总则\n\n本服务提供无障碍浏览功能，第{i}项说明。\n" for i in range(27)})
     out = root / "public"
     build(site / "config.toml", out, use_cache=False)
     with serving(out, out) as url:
@@ -317,25 +317,14 @@ def traditional_urls(tmp_path_factory):
     characters: 隱私 is indexed as 隱 and 私; one title, 隱私保護, it keeps whole, so that the
     index has a word beginning with 隱私), built as one index and in shards of one policy,
     served on 127.0.0.1: (the built folder, {"single": url, "sharded": url})."""
-    import textwrap
-
     from policysite.outputs import search
     from policysite.pipeline import build
 
     from .conftest import serving
     root = tmp_path_factory.mktemp("traditional")
-    site = root / "site"
-    (site / "policies").mkdir(parents=True)
-    (site / "config.toml").write_text(textwrap.dedent("""
-        [site]
-        title = "測試站點"
-        base_url = "https://example.gov.cn/"
-        today = 2026-11-22
-        """), "utf-8")
-    for i, text in enumerate(TRADITIONAL):
-        (site / "policies" / f"t{i}.md").write_text(
-            f"---\ntitle: {'隱私保護' if i == 0 else f'第{i}號條款'}\nissuer: 測試市政府\neffective: 2024-01-01\nversion: \"1.0\"\nlang: zh-Hant\n---\n"
-            f"## 一、總則\n\n{text}\n", "utf-8")
+    site = write_site(root / "site", "測試站點", {
+        f"t{i}.md": f"title: {'隱私保護' if i == 0 else f'第{i}號條款'}\nissuer: 測試市政府\nlang: zh-Hant\n---\n"
+                    f"## 一、總則\n\n{text}\n" for i, text in enumerate(TRADITIONAL)})
     saved = search.POLICIES_PER_SHARD
     try:
         for name, per in (("single", 64), ("sharded", 1)):
