@@ -22,6 +22,7 @@ import gc
 import hashlib
 import os
 import pickle
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -279,8 +280,9 @@ def _worker_init() -> None:
 
 
 def _render_groups(slugs: list[str]) -> tuple[dict[str, int], list[Diagnostic], dict, dict]:
-    """Make the artifacts of some policies into the stage (in a worker, or in-process)."""
-    ctx, by_slug, writer = _WORK["ctx"], _WORK["specs"], _WORK["writer"]
+    """Make the artifacts of some policies into the stage, and their pieces of site-wide
+    artifacts into those artifacts' folders (in a worker, or in-process)."""
+    ctx, by_slug, writer, pieces = _WORK["ctx"], _WORK["specs"], _WORK["writer"], _WORK["pieces"]
     in_worker = _WORK.get("parallel", False)
     renderer = ctx.content
     local = Collector()
@@ -288,12 +290,19 @@ def _render_groups(slugs: list[str]) -> tuple[dict[str, int], list[Diagnostic], 
     known_links, known_metas = set(renderer.links), set(renderer.metas)
     written: dict[str, int] = {}
     for slug in slugs:
-        for output, spec in by_slug[slug]:
+        ctx.check_cancelled()                # (the preview server's deferred build, in-process)
+        for output, spec in by_slug.get(slug, ()):
             artifact = output.render(spec, ctx)
             if artifact is None:
                 return written, local.items, {}, {}
             writer.target(artifact.path).write_bytes(artifact.data)
             written[artifact.path] = len(artifact.data)
+        for output, spec in pieces.get(slug, ()):
+            folder = Path(ctx.pieces[spec.out_path])
+            for rel, data in output.piece(spec, slug, ctx):
+                target = folder / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
         if in_worker:                        # a policy's documents are not needed by the next one
             renderer.store.memory.clear()
     return (written, local.items, {k: v for k, v in renderer.links.items() if k not in known_links},
@@ -306,60 +315,79 @@ def render_phase(ctx: outputs.Context, todo: list[tuple], writer: OutputWriter, 
     many HTML pages were rendered.
 
     The per-policy artifacts of parallel outputs (the policies' pages) come first, in worker
-    processes when there are many; then `checks` (the link checks need each document's facts,
-    which rendering found, so a cold build renders Markdown in parallel, not once up front);
-    then the site-wide artifacts, in registry order."""
+    processes when there are many, each policy's pieces of site-wide artifacts with them
+    (outputs/__init__.py); then `checks` (the link checks need each document's facts, which
+    rendering found, so a cold build renders Markdown in parallel, not once up front); then the
+    site-wide artifacts, in registry order."""
     renderer = ctx.content
     by_slug: dict = {}
     site_wide = []
+    pieces: dict = {}
     for output, spec in todo:
         slug = getattr(spec, "slug", None)
         if output.parallel and slug is not None:
             by_slug.setdefault(slug, []).append((output, spec))
         else:
             site_wide.append((output, spec))
-    slugs = sorted(by_slug)
+            for each in (output.pieces(spec) if hasattr(output, "pieces") else ()):
+                pieces.setdefault(each, []).append((output, spec))
+    root = None
+    if pieces:
+        import tempfile
+        root = Path(tempfile.mkdtemp(prefix="policysite-pieces-"))
+        for n, (output, spec) in enumerate(pair for pair in site_wide if hasattr(pair[0], "pieces")):
+            ctx.pieces[spec.out_path] = str(root / str(n))
+    slugs = sorted(set(by_slug) | set(pieces))
     count = sum(len(v) for v in by_slug.values())
     parallel = jobs > 1 and count >= PARALLEL_MIN_PAGES
     if parallel:
         import multiprocessing
         parallel = "fork" in multiprocessing.get_all_start_methods()
-    _WORK.update(ctx=ctx, specs=by_slug, writer=writer, parallel=parallel)
+    _WORK.update(ctx=ctx, specs=by_slug, writer=writer, parallel=parallel, pieces=pieces)
     try:
-        if parallel:
-            script.settle()                              # the workers are forked: the load must be done
-            chunks = [c for c in (slugs[i::jobs * 4] for i in range(jobs * 4)) if c]
-            from concurrent.futures import ProcessPoolExecutor
-            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
-                                     initializer=_worker_init) as pool:
-                results = list(pool.map(_render_groups, chunks))
-        else:
-            results = [_render_groups(slugs)]
+        try:
+            if parallel:
+                script.settle()                              # the workers are forked: the load must be done
+                chunks = [c for c in (slugs[i::jobs * 4] for i in range(jobs * 4)) if c]
+                from concurrent.futures import ProcessPoolExecutor
+                with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"),
+                                         initializer=_worker_init) as pool:
+                    results = list(pool.map(_render_groups, chunks))
+            else:
+                results = [_render_groups(slugs)]
+        finally:
+            _WORK.clear()
+            renderer.out = diag
+        for written, items, links, metas in results:
+            writer.note_written(written)
+            diag.extend(items)
+            renderer.links.update(links)
+            renderer.metas.update(metas)
+        if checks is not None:
+            checks()
+        diag.raise_if_errors()
+        for output, specs in _by_output(site_wide):
+            if hasattr(output, "render_all"):
+                artifacts = output.render_all(specs, ctx, jobs)
+            else:
+                artifacts = [a for a in map(lambda spec: output.render(spec, ctx), specs) if a is not None]
+            for artifact in artifacts:
+                writer.put(artifact.path, artifact.data)
+                if artifact.files:                           # a bundle (issue 17: the search index)
+                    folder = artifact.path.rsplit("/", 1)[0] + "/"
+                    for path, data in artifact.files:
+                        assert path.startswith(folder), f"{output.name}: {path} is outside {folder}"
+                        writer.put(path, data)
+                    ctx.bundles[artifact.path] = [path for path, _ in artifact.files]
+        diag.raise_if_errors()
+    except outputs.Cancelled:
+        if root is not None:                 # let go at once (serve: a save came)
+            outputs.remove_later(root)
+            root = None
+        raise
     finally:
-        _WORK.clear()
-        renderer.out = diag
-    for written, items, links, metas in results:
-        writer.note_written(written)
-        diag.extend(items)
-        renderer.links.update(links)
-        renderer.metas.update(metas)
-    if checks is not None:
-        checks()
-    diag.raise_if_errors()
-    for output, specs in _by_output(site_wide):
-        if hasattr(output, "render_all"):
-            artifacts = output.render_all(specs, ctx, jobs)
-        else:
-            artifacts = [a for a in map(lambda spec: output.render(spec, ctx), specs) if a is not None]
-        for artifact in artifacts:
-            writer.put(artifact.path, artifact.data)
-            if artifact.files:                           # a bundle (issue 17: the search index)
-                folder = artifact.path.rsplit("/", 1)[0] + "/"
-                for path, data in artifact.files:
-                    assert path.startswith(folder), f"{output.name}: {path} is outside {folder}"
-                    writer.put(path, data)
-                ctx.bundles[artifact.path] = [path for path, _ in artifact.files]
-    diag.raise_if_errors()
+        if root is not None:
+            shutil.rmtree(root, ignore_errors=True)
     return sum(1 for output, spec in todo if spec.out_path.endswith(".html"))
 
 

@@ -353,7 +353,7 @@ class DevServer:
         last build's state if the deferred build would have (see pipeline.run)."""
         self.cancel.set()
         self.settle()
-        from .outputs.search import wait_for_cleanup
+        from .outputs import wait_for_cleanup
         wait_for_cleanup()
         with self.lock:
             try:

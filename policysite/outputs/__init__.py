@@ -16,12 +16,22 @@ Each output says three things (the `Output` protocol):
   artifacts are best made together (the search index's shards: several Pagefind runs at once)
   may have `render_all(specs, ctx, jobs)`, which returns (or yields) them all.
 
+A site-wide artifact made from a piece of each of its policies (the search index: each
+policy's pages for Pagefind) may say so with `pieces(spec)`, the slugs of those policies, and
+`piece(spec, slug, ctx)`, that policy's piece as (relative path, bytes) pairs. The build then
+makes the pieces in the per-policy stage, by the worker that rendered the policy's pages and
+holds its documents, into the folder `ctx.pieces[spec.out_path]`, which `render_all` reads.
+(Measured at 1,000 policies, 2 cores: the cold build took 119 s when the main process made the
+records afterwards, rendering every indexed document again, and 86 s so; output identical.)
+
 The build fingerprints each artifact by its declared dependency, renders only those whose
 fingerprint changed, and publishes the rest as they are; so the dependency an output declares
 is exactly what makes it stale. Adding an output is one module and one line in `REGISTRY`.
 """
 from __future__ import annotations
 
+import shutil
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Iterable, NamedTuple, Protocol
 
@@ -71,6 +81,7 @@ class Context:
     specs: list = field(default_factory=list)   # [(output, [spec])], once every output was asked
     bundles: dict = field(default_factory=dict)  # out_path -> [member paths] of bundles made this build
     memo: dict = field(default_factory=dict)     # what an output worked out once for this build
+    pieces: dict = field(default_factory=dict)   # out_path -> folder of its policies' pieces (see above)
     cancel: Any = None     # a threading.Event: set, a long output stops (raises Cancelled); see serve.py
 
     def check_cancelled(self) -> None:
@@ -84,6 +95,32 @@ class Context:
 
 class Cancelled(Exception):
     """The build was called off (the preview server's deferred build, when a save comes)."""
+
+
+_CLEANUPS: list[threading.Thread] = []
+
+
+def remove_later(folder, after=()) -> None:
+    """Remove a temporary folder in a thread of its own, once the futures `after` (runs still
+    writing into it or reading it) are done: a called-off build lets go at once (removing the
+    search index's 115 MB of records took 0.1–0.4 s of a save's wait in serve)."""
+    def remove():
+        for future in after:
+            try:
+                future.result()
+            except BaseException:                 # noqa: BLE001 - only the folder matters here
+                pass
+        shutil.rmtree(folder, ignore_errors=True)
+    thread = threading.Thread(target=remove, name="build-cleanup", daemon=False)
+    _CLEANUPS.append(thread)
+    thread.start()
+
+
+def wait_for_cleanup() -> None:
+    """Wait until the folders of called-off builds are removed (the preview server, before it
+    ends the process with os._exit, after which no thread runs)."""
+    while _CLEANUPS:
+        _CLEANUPS.pop().join()
 
 
 class Output(Protocol):

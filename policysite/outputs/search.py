@@ -36,13 +36,12 @@ import re
 import shutil
 import subprocess
 import tempfile
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
 from ..model import UPCOMING
-from . import LISTING, Artifact, Cancelled, Context, FileSpec, group
+from . import LISTING, Artifact, Cancelled, Context, FileSpec, group, remove_later
 
 FOLDER = "search/pagefind/"
 ENTRY = FOLDER + "pagefind-entry.json"
@@ -154,12 +153,21 @@ class Search:
         # its own policies' documents (and their versions, states and locales), and its place
         return group(spec.key.folder, spec.key.slugs)
 
+    def pieces(self, spec) -> tuple:
+        """The policies whose records make this shard (none: the empty bundle)."""
+        return () if spec.key is None else spec.key.slugs
+
+    def piece(self, spec, slug: str, ctx: Context):
+        """One policy's records in this shard: (file path under the site, HTML for Pagefind)."""
+        for rel, page in records(ctx, (slug,), spec.key.name):
+            yield rel, page.encode("utf-8")
+
     def render(self, spec, ctx: Context) -> Artifact | None:
         return next(iter(self.render_all([spec], ctx, 1)), None)
 
     def render_all(self, specs: list, ctx: Context, jobs: int):
-        """The shards' artifacts, each as soon as it is made: the pages of one are written while
-        Pagefind makes another (up to `jobs` Pagefind runs at once)."""
+        """The shards' artifacts, each as soon as it is made (up to `jobs` Pagefind runs at once),
+        from the records the build made as their pieces (`ctx.pieces`)."""
         exe = executable()
         out = ctx.content.out
         if exe is None:
@@ -175,13 +183,8 @@ class Search:
                     empty = {"languages": {}, "note": "no policy is published yet"}
                     yield Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8"))
                     continue
-                site, bundle = Path(tmp) / f"site{n}", Path(tmp) / f"bundle{n}"
                 ctx.check_cancelled()
-                for rel, page in records(ctx, spec.key.slugs, spec.key.name):
-                    ctx.check_cancelled()          # a shard's records take 0.1–0.3 s: a save comes first
-                    target = site / rel
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    target.write_text(page, "utf-8")
+                site, bundle = Path(ctx.pieces[spec.out_path]), Path(tmp) / f"bundle{n}"
                 runs.append((spec, bundle, pool.submit(_pagefind, exe, site, bundle, ctx.cancel)))
             for spec, bundle, future in runs:
                 problem = future.result()
@@ -201,14 +204,10 @@ class Search:
                 yield Artifact(folder + "pagefind-entry.json", "application/json", data,
                                tuple((folder + rel, found[rel]) for rel in sorted(found)))
         except Cancelled:
-            # A save came (serve): let go at once. Pagefind's runs stop within 20 ms; the folder
-            # of records (115 MB at 1,000 policies) is removed once they have, in a thread of its
-            # own: removing it here took 0.1–0.4 s of the save's wait (measured in serve).
+            # A save came (serve): let go at once. Pagefind's runs stop within 20 ms; their
+            # folder is removed once they have, in a thread of its own.
             pool.shutdown(wait=False, cancel_futures=True)
-            cleanup = threading.Thread(target=_remove_after, args=(tmp, [f for _, _, f in runs]),
-                                       name="search-cleanup", daemon=False)
-            _CLEANUPS.append(cleanup)
-            cleanup.start()
+            remove_later(tmp, [f for _, _, f in runs])
             raise
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -216,26 +215,6 @@ class Search:
             raise
         pool.shutdown(wait=True)
         shutil.rmtree(tmp, ignore_errors=True)
-
-
-_CLEANUPS: list[threading.Thread] = []
-
-
-def wait_for_cleanup() -> None:
-    """Wait until the folders of called-off runs are removed (the server, before it ends the
-    process with os._exit, after which no thread runs)."""
-    while _CLEANUPS:
-        _CLEANUPS.pop().join()
-
-
-def _remove_after(folder: str, runs: list) -> None:
-    """Remove the records' folder once the Pagefind runs writing into it have ended."""
-    for future in runs:
-        try:
-            future.result()
-        except BaseException:                     # noqa: BLE001 - only the folder matters here
-            pass
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _pagefind(exe: Path, site: Path, bundle: Path, cancel=None) -> str | None:
