@@ -66,6 +66,13 @@ class Dependencies:
         self._policies = {slug: _digest(self.global_fp + index_fp + docs) for slug, docs in policy_docs.items()}
         self._bodies = _digest(self.global_fp + "bodies" + index_fp + "".join(sorted(policy_docs.values())))
 
+    def part(self, slug: str) -> str:
+        """One policy's own fingerprint: its versions, states, locales and documents (no global
+        part: compare it only between builds with the same `global_fp`)."""
+        if self._policies is None:
+            self._scan()
+        return _digest(self._lines[slug])
+
     def of(self, dep: tuple) -> str:
         kind = dep[0]
         if kind == "global":

@@ -100,6 +100,7 @@ class State:
     links: dict = field(default_factory=dict)       # source digest -> its policy: links, ids, removed HTML
     meta: dict = field(default_factory=dict)        # metadata-only views for listings
     templates_ok: str = ""                          # fingerprint of the templates last found sound
+    outputs: dict = field(default_factory=dict)     # output name -> what it remembers of what it published (refine)
     saved: bool = True                              # in the cache folder (not: Builder.save writes it)
 
     def __getstate__(self):
@@ -467,6 +468,12 @@ def run(request: BuildRequest, state: State | None = None,
             raise write_problem(e, out_dir) from None
         writer.durable = request.durable
         try:
+            # an output may keep some of its stale artifacts as published and make a small one
+            # beside them instead (the search index's shards and its bundle of recent edits)
+            ctx.before = state.outputs if same_place and writer.previous else {}
+            for output in outputs.registry():
+                if hasattr(output, "refine"):
+                    output.refine(ctx, fps, writer.previous, deps, output.name in request.defer)
             todo = [(output, spec) for output, items in ctx.specs for spec in items
                     if not writer.reusable(spec.out_path, fps[spec.out_path])]
             later = [spec.out_path for output, spec in todo if output.name in request.defer]
@@ -494,7 +501,7 @@ def run(request: BuildRequest, state: State | None = None,
     lap("write")
     new_state = State(engine=engine, sources=sources, manifest=fps, marker=marker, out_dir=str(writer.out_dir),
                       links={k: v for k, v in renderer.links.items() if k in renderer.used_facts},
-                      meta=renderer.metas, templates_ok=templates_ok)
+                      meta=renderer.metas, templates_ok=templates_ok, outputs=dict(ctx.after))
     if len(new_state.meta) > 8 * sum(len(p.versions) for p in site.policies) + 64:
         new_state.meta = {}                             # entries of versions long gone: start afresh
     unchanged = (state.manifest == fps and state.marker == marker and not writer.written

@@ -235,33 +235,84 @@ def test_a_large_index_is_cut_into_shards_each_made_again_only_for_its_own_polic
         folders = [form.get("data-pagefind")] + form.get("data-pagefind-merge").split()
         assert [urljoin("/" + url, f) for f in folders] == [f"/search/pagefind/{f}/" for f in sorted(held)]
 
-    # a body edit: only the edited policy's shard is written again
+    # a body edit: no shard is written again; the edited policy's records go into the recent
+    # bundle, which hides its records in its shard, and the search pages merge that bundle
     before_ids, before = file_ids(out), tree(out)
     edited = slugs[2]
-    mine = f"search/pagefind/{search.shard_of(edited, count):02d}/"
+    mine = f"{search.shard_of(edited, count):02d}"
+    assert {r["filters"]["policy"][0] for r in held[mine]} == expected[mine], "shard records name their policy"
     project.policy(f"{edited}.md", BODY + "\n## 三、新增条款\n\n我们新增了无障碍浏览服务。\n", title="政策2", slug=edited)
     project.build()
     now_ids, now = file_ids(out), tree(out)
     index_files = [p for p in before if p.startswith("search/pagefind/")]
-    rewritten = {p for p in index_files if now_ids.get(p) != before_ids[p]}
-    assert rewritten and all(p.startswith(mine) for p in rewritten), sorted(rewritten)[:5]
-    assert now[mine + "pagefind-entry.json"] != before[mine + "pagefind-entry.json"]
-    assert any("无障碍浏览" in r["content"].replace("\u200b", "") for r in shard_records(out)[mine.split("/")[-2]])
-    assert before["search/index.html"] == now["search/index.html"], "a body edit leaves the search pages alone"
+    assert not [p for p in index_files if now_ids.get(p) != before_ids[p]], "the shards are left as published"
+    assert recent_hides(out) == [edited]
+    recent = shard_records(out)["recent"]
+    assert {r["meta"]["path"].split("/")[0] for r in recent} == {edited}
+    assert all("policy" not in r["filters"] for r in recent), "the recent bundle's records are never hidden"
+    assert any("无障碍浏览" in r["content"].replace("\u200b", "") for r in recent)
+    for url in ("search/", "zh-hant/elder/search/"):
+        form = search_form(project, url)
+        assert urljoin("/" + url, form.get("data-pagefind-merge").split()[-1]) == "/search/pagefind/recent/"
+    assert before["search/index.html"] != now["search/index.html"], "the search pages name the recent bundle"
+    assert visible_records(out) == visible_records(fresh_build(project, "fresh1"))
+
+    # editing it again replaces the recent bundle; another edit beyond MAX_RECENT makes the
+    # shard holding most of them again, and those policies leave the recent bundle
+    monkeypatch.setattr(search, "MAX_RECENT", 1)
+    other = next(s for s in slugs if search.shard_of(s, count) != search.shard_of(edited, count))
+    project.policy(f"{other}.md", BODY + "\n## 三、新增条款\n\n我们新增了适老化服务。\n", title="政策x", slug=other)
+    project.build()
+    assert len(recent_hides(out)) == 1
+    assert visible_records(out) == visible_records(fresh_build(project, "fresh2"))
+    monkeypatch.setattr(search, "MAX_RECENT", 8)
 
     # a policy alone in its shard removed: its folder goes, and the search pages stop naming it
-    alone = next(f for f, s in expected.items() if len(s) == 1)
+    alone = next(f for f, s in expected.items() if len(s) == 1 and edited not in s and other not in s)
     (project.root / "policies" / f"{next(iter(expected[alone]))}.md").unlink()
     project.build()
     assert not (out / "search/pagefind" / alone).exists()
     form = search_form(project)
     assert f"pagefind/{alone}/" not in (form.get("data-pagefind-merge") or "") + form.get("data-pagefind")
-    # and what is published is what a fresh build makes, byte for byte
+    # and what is published answers as what a fresh build makes; outside the index, byte for byte
+    fresh = fresh_build(project, "fresh3")
+    assert visible_records(out) == visible_records(fresh)
+    outside = lambda t: {k: v for k, v in t.items()          # the index, and the search pages naming it
+                         if k != ".policysite" and not k.startswith("search/") and not k.endswith("search/index.html")}
+    assert outside(tree(fresh)) == outside(tree(out))
+    # and --no-cache publishes the shards alone, as a fresh build does
     from policysite.pipeline import build
-    fresh = project.root / "fresh"
-    build(project.root / "config.toml", fresh, use_cache=False)
+    build(project.root / "config.toml", out, use_cache=False)          # (in this process: the shard size set above)
+    assert not (out / "search/pagefind/recent").exists()
     assert {k: v for k, v in tree(fresh).items() if k != ".policysite"} == \
            {k: v for k, v in tree(out).items() if k != ".policysite"}
+
+
+def fresh_build(project, name):
+    from policysite.pipeline import build
+    fresh = project.root / name
+    build(project.root / "config.toml", fresh, use_cache=False)
+    return fresh
+
+
+def recent_hides(out) -> list:
+    entry = out / "search/pagefind/recent/pagefind-entry.json"
+    return json.loads(entry.read_text("utf-8"))["hides"] if entry.exists() else []
+
+
+def visible_records(out) -> list:
+    """Every record a search can find: the shards' (less those the recent bundle hides) and the
+    recent bundle's, as (language, page, title, text)."""
+    hides = set(recent_hides(out))
+    found = []
+    for entry in sorted((out / "search/pagefind").glob("*/pagefind-entry.json")):
+        folder = entry.parent
+        for path in sorted((folder / "fragment").glob("*.pf_fragment")):
+            r = json.loads(gzip.decompress(path.read_bytes())[len(b"pagefind_dcd"):])
+            if folder.name != "recent" and r["filters"].get("policy", [None])[0] in hides:
+                continue
+            found.append((r["meta"]["path"], r["meta"]["title"], r["meta"]["version"], r["content"]))
+    return sorted(found)
 
 
 def test_shard_count_grows_by_doubling_and_stops():

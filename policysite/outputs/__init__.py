@@ -26,7 +26,11 @@ records afterwards, rendering every indexed document again, and 86 s so; output 
 
 The build fingerprints each artifact by its declared dependency, renders only those whose
 fingerprint changed, and publishes the rest as they are; so the dependency an output declares
-is exactly what makes it stale. Adding an output is one module and one line in `REGISTRY`.
+is exactly what makes it stale. An output may also `refine(ctx, fps, previous, deps, deferred)`
+the decision once the fingerprints are known: keep some stale artifacts as published (their
+fingerprint set to the previous one) and add specs of its own, remembering in `ctx.after`
+what it published for the next build's `ctx.before` (the search index, search.py: an edit
+goes into a small bundle of recent edits instead of remaking its policy's shard). Adding an output is one module and one line in `REGISTRY`.
 """
 from __future__ import annotations
 
@@ -82,6 +86,8 @@ class Context:
     bundles: dict = field(default_factory=dict)  # out_path -> [member paths] of bundles made this build
     memo: dict = field(default_factory=dict)     # what an output worked out once for this build
     pieces: dict = field(default_factory=dict)   # out_path -> folder of its policies' pieces (see above)
+    before: dict = field(default_factory=dict)   # output name -> what it remembered of what is published
+    after: dict = field(default_factory=dict)    # output name -> what it remembers of what this build publishes
     cancel: Any = None     # a threading.Event: set, a long output stops (raises Cancelled); see serve.py
 
     def check_cancelled(self) -> None:

@@ -358,3 +358,56 @@ def test_a_traditional_query_finds_every_traditional_page_that_has_it(q, index, 
     found = {r["href"].removeprefix(base) for r in results(spage)}
     assert wanted <= found, (q, status, sorted(wanted - found))
     no_errors(spage, f"/zh-hant/search/?q={q}")
+
+
+# --- an edit to a sharded index: the recent bundle, and the answers a fresh build gives --------
+
+@pytest.fixture(scope="module")
+def edited_urls(tmp_path_factory):
+    """Six policies in shards of one, built, then one of them edited (a phrase taken out, another
+    put in) and built again with the cache, so that the edit is in the recent bundle; beside it
+    the same edited site built fresh. Served on 127.0.0.1: {"incremental": url, "fresh": url}."""
+    from policysite.outputs import search
+    from policysite.pipeline import build
+
+    from .conftest import serving
+    root = tmp_path_factory.mktemp("edited")
+    site = write_site(root / "site", "测试站点", {
+        f"p{i}.md": f"title: 第{i}号服务的隐私政策\nissuer: 测试市人民政府\n---\n"
+                    f"## 一、总则\n\n本服务提供无障碍浏览功能，我们保护您的个人信息。\n\n## 二、第{i}项\n\n第{i}项服务的说明。\n"
+        for i in range(6)})
+    saved = search.POLICIES_PER_SHARD
+    search.POLICIES_PER_SHARD = 1
+    try:
+        build(site / "config.toml", root / "incremental")
+        edited = site / "policies" / "p2.md"
+        edited.write_text(edited.read_text("utf-8").replace("无障碍浏览", "适老化改造"), "utf-8")
+        build(site / "config.toml", root / "incremental")
+        build(site / "config.toml", root / "fresh", use_cache=False)
+    finally:
+        search.POLICIES_PER_SHARD = saved
+    entry = json.loads((root / "incremental/search/pagefind/recent/pagefind-entry.json").read_text("utf-8"))
+    assert entry["hides"] == ["p2"], entry
+    assert not (root / "fresh/search/pagefind/recent").exists()
+    with serving(root / "incremental", root / "incremental") as inc, serving(root / "fresh", root / "fresh") as fresh:
+        yield {"incremental": inc, "fresh": fresh}
+
+
+@pytest.mark.parametrize("prefix, q", [("", "适老化"), ("", "无障碍"), ("", "隐私"), ("zh-hant/", "適老化"),
+                                       ("zh-hant/", "無障礙"), ("elder/", "个人信息"), ("", "第2项")])
+def test_an_edit_in_the_recent_bundle_answers_as_a_fresh_build(prefix, q, spage, edited_urls):
+    """The edited policy is found by its new words, not by the ones taken out, and once; every
+    other answer is the fresh build's."""
+    def found(base):
+        spage.goto(f"{base}{prefix}search/?q={quote(q)}", wait_until="load")
+        status = wait_done(spage)
+        return status, sorted(r["href"].removeprefix(base) for r in results(spage))
+    incremental, fresh = found(edited_urls["incremental"]), found(edited_urls["fresh"])
+    assert incremental == fresh, (incremental, fresh)
+    hrefs = incremental[1]
+    assert len(hrefs) == len(set(hrefs)), hrefs
+    if q in ("适老化", "適老化"):
+        assert [h.rstrip("/").split("/")[-1] for h in hrefs] == ["p2"], hrefs
+    if q in ("无障碍", "無障礙"):
+        assert hrefs and not any(h.rstrip("/").endswith("p2") for h in hrefs), hrefs
+    no_errors(spage, f"/{prefix}search/?q={q}")

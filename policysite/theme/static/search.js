@@ -306,6 +306,16 @@
     return files[url];
   }
 
+  /* The bundle of recent edits (outputs/search.py, RECENT), merged like a shard: its entry file
+     names the policies whose records in the shards it replaces, and those are left out of every
+     answer (the shards' records carry their policy as a filter; the recent bundle's do not). */
+  function hidden() {
+    if (!merged.length) return Promise.resolve([]);
+    return Promise.all([base.pathname].concat(merged).map(function (folder) {
+      return pagefindJson(folder + 'pagefind-entry.json').then(function (entry) { return entry.hides || []; });
+    })).then(function (lists) { return [].concat.apply([], lists); });
+  }
+
   function shardMeta(folder, lang) {       // a shard's index of its words, for this page's language
     return pagefindJson(folder + 'pagefind-entry.json').then(function (entry) {
       var index = entry.languages[lang];
@@ -429,7 +439,10 @@
       var filters = {};
       Object.keys(chosen).forEach(function (k) { if (chosen[k]) filters[k] = chosen[k]; });
       // the filters first: the search's count of results by shard needs them loaded
-      return showFilters(pf).then(function () { return answer(pf, q, filters); }).then(function (shown) {
+      return showFilters(pf).then(hidden).then(function (hides) {
+        if (hides.length) filters.policy = { none: hides };
+        return answer(pf, q, filters);
+      }).then(function (shown) {
         if (mine !== run) return;
         current = shown;
         render(q, current);
