@@ -247,25 +247,33 @@ def test_a_large_index_is_cut_into_shards_each_made_again_only_for_its_own_polic
     index_files = [p for p in before if p.startswith("search/pagefind/")]
     assert not [p for p in index_files if now_ids.get(p) != before_ids[p]], "the shards are left as published"
     assert recent_hides(out) == [edited]
-    recent = shard_records(out)["recent"]
+    recent = shard_records(out)[search.recent_folder(edited).split("/")[-2]]
     assert {r["meta"]["path"].split("/")[0] for r in recent} == {edited}
     assert all("policy" not in r["filters"] for r in recent), "the recent bundle's records are never hidden"
     assert any("无障碍浏览" in r["content"].replace("\u200b", "") for r in recent)
     for url in ("search/", "zh-hant/elder/search/"):
         form = search_form(project, url)
-        assert urljoin("/" + url, form.get("data-pagefind-merge").split()[-1]) == "/search/pagefind/recent/"
+        assert urljoin("/" + url, form.get("data-pagefind-merge").split()[-1]) == "/" + search.recent_folder(edited)
     assert before["search/index.html"] != now["search/index.html"], "the search pages name the recent bundle"
     assert visible_records(out) == visible_records(fresh_build(project, "fresh1"))
 
-    # editing it again replaces the recent bundle; another edit beyond MAX_RECENT makes the
-    # shard holding most of them again, and those policies leave the recent bundle
-    monkeypatch.setattr(search, "MAX_RECENT", 1)
+    # another policy edited: a bundle of its own, the first one left as it was
     other = next(s for s in slugs if search.shard_of(s, count) != search.shard_of(edited, count))
+    before_ids = file_ids(out)
     project.policy(f"{other}.md", BODY + "\n## 三、新增条款\n\n我们新增了适老化服务。\n", title="政策x", slug=other)
     project.build()
-    assert len(recent_hides(out)) == 1
+    assert sorted(recent_hides(out)) == sorted([edited, other])
+    first = search.recent_folder(edited)
+    assert all(file_ids(out)[p] == before_ids[p] for p in before_ids if p.startswith(first))
     assert visible_records(out) == visible_records(fresh_build(project, "fresh2"))
-    monkeypatch.setattr(search, "MAX_RECENT", 8)
+    # beyond MAX_RECENT bundles, the shard holding most of them is made again, and its policies
+    # leave the recent bundles
+    monkeypatch.setattr(search, "MAX_RECENT", 1)
+    project.policy(f"{other}.md", BODY + "\n## 三、新增条款\n\n我们新增了适老化改造服务。\n", title="政策x", slug=other)
+    project.build()
+    assert len(recent_hides(out)) == 1
+    assert visible_records(out) == visible_records(fresh_build(project, "fresh2b"))
+    monkeypatch.setattr(search, "MAX_RECENT", 4)
 
     # a policy alone in its shard removed: its folder goes, and the search pages stop naming it
     alone = next(f for f, s in expected.items() if len(s) == 1 and edited not in s and other not in s)
@@ -283,7 +291,7 @@ def test_a_large_index_is_cut_into_shards_each_made_again_only_for_its_own_polic
     # and --no-cache publishes the shards alone, as a fresh build does
     from policysite.pipeline import build
     build(project.root / "config.toml", out, use_cache=False)          # (in this process: the shard size set above)
-    assert not (out / "search/pagefind/recent").exists()
+    assert not list((out / "search/pagefind").glob("recent-*"))
     assert {k: v for k, v in tree(fresh).items() if k != ".policysite"} == \
            {k: v for k, v in tree(out).items() if k != ".policysite"}
 
@@ -296,8 +304,9 @@ def fresh_build(project, name):
 
 
 def recent_hides(out) -> list:
-    entry = out / "search/pagefind/recent/pagefind-entry.json"
-    return json.loads(entry.read_text("utf-8"))["hides"] if entry.exists() else []
+    """The policies the recent bundles hide in the shards, in the bundles' order."""
+    return [slug for entry in sorted((out / "search/pagefind").glob("recent-*/pagefind-entry.json"))
+            for slug in json.loads(entry.read_text("utf-8"))["hides"]]
 
 
 def visible_records(out) -> list:
@@ -309,7 +318,7 @@ def visible_records(out) -> list:
         folder = entry.parent
         for path in sorted((folder / "fragment").glob("*.pf_fragment")):
             r = json.loads(gzip.decompress(path.read_bytes())[len(b"pagefind_dcd"):])
-            if folder.name != "recent" and r["filters"].get("policy", [None])[0] in hides:
+            if not folder.name.startswith("recent-") and r["filters"].get("policy", [None])[0] in hides:
                 continue
             found.append((r["meta"]["path"], r["meta"]["title"], r["meta"]["version"], r["content"]))
     return sorted(found)

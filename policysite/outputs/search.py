@@ -25,10 +25,10 @@ artifact (`Artifact.files`: its file names hash their content, so they are known
   its own policies' documents (`group`), so a no-change build leaves every shard as it is and an
   edit to a document makes only its policy's shard again.
 - **Recent edits beside the shards**: an edit to a few policies of a cut index does not make
-  their shards again (a shard of 64 policies takes Pagefind 2.6 s); their records go into a
-  small bundle of their own, `search/pagefind/recent/`, whose entry file names the policies it
-  `hides` in the shards, and search.js leaves those out of the shards' answers (each shard's
-  records carry a `policy` filter). Once it would hold more than MAX_RECENT policies, the shards
+  their shards again (a shard of 64 policies takes Pagefind 2.6 s); each edited policy's records
+  go into a small bundle of its own, `search/pagefind/recent-XXXXXXXX/`, whose entry file names
+  the policy it `hides` in the shards, and search.js leaves those out of the shards' answers
+  (each shard's records carry a `policy` filter). Beyond MAX_RECENT such bundles, the shards
   with most of them are made again. So an incremental build publishes the same answers as a
   fresh build in another shape; `--no-cache` makes the shards alone (see `Search.refine`).
 """
@@ -87,12 +87,18 @@ def executable() -> Path | None:
 # with 16 shards of 63, about 2 s and 1.5 s. Readers outnumber edits: at most 16 shards.
 POLICIES_PER_SHARD = 64
 MAX_SHARDS = 16
-# The bundle of recent edits (Search.refine). Measured at 1,000 policies (2 cores): Pagefind
-# makes a bundle of one policy (2 records) in 0.3 s, of 8 policies in ~0.5 s; a shard of 64 in
-# 2.6 s on a quiet machine (5.3 s on a busy one). Above MAX_RECENT, the shards holding most of
-# them are made again (an edit of the ninth policy pays for one shard).
-RECENT = FOLDER + "recent/"
-MAX_RECENT = 8
+# The bundles of recent edits (Search.refine), one per edited policy, so that an edit makes
+# only its own policy's bundle. Measured at 1,000 policies (2 cores, a busy day): Pagefind makes
+# the bundle of one policy in 0.35–0.45 s (its Chinese dictionary alone takes 0.26 s), of five
+# policies in 0.68 s, a shard of 64 in 2.6 s (5.3 s that day). Each bundle is one more index
+# the search page sets up (~35 ms a query, from the shard counts measured above); beyond
+# MAX_RECENT of them, the shards holding most are made again (that edit pays for one shard).
+RECENT = FOLDER + "recent-"
+MAX_RECENT = 4
+
+
+def recent_folder(slug: str) -> str:
+    return f"{RECENT}{hashlib.sha256(slug.encode('utf-8')).hexdigest()[:8]}/"
 
 
 class Shard(NamedTuple):
@@ -143,8 +149,8 @@ def shards(ctx: Context) -> list[Shard]:
 def shards_for(ctx: Context, tag: str) -> list[str]:
     """The folders of the shards a search page in this locale reads, the first one its primary:
     those that hold its language (if none does, the first shard: Pagefind then falls back to the
-    language it holds most of), and the bundle of recent edits if it holds it."""
-    every = shards(ctx) + [r for r in [ctx.memo.get("search.recent")] if r is not None]
+    language it holds most of), and the bundles of recent edits that hold it."""
+    every = shards(ctx) + ctx.memo.get("search.recent", [])
     mine = [s.folder for s in every if tag in s.tags]
     return mine or [s.folder for s in every[:1]] or [FOLDER]
 
@@ -168,12 +174,12 @@ class Search:
 
     def refine(self, ctx: Context, fps: dict, previous: dict, deps, deferred: bool) -> None:
         """Once the fingerprints are known: a shard stale only because some of its policies were
-        edited since it was published stays as it is, and those policies go into the bundle of
-        recent edits (RECENT), which hides their records in the shards. A shard is made again
-        when the published one is not known (a fresh build, another output folder, the state
-        lost), when everything changed (engine, config, templates: `deps.global_fp`), when one
-        of its policies was removed or changed its locales, or to keep the recent bundle within
-        MAX_RECENT policies. What the shards and the recent bundle were made from is remembered
+        edited since it was published stays as it is, and each of those policies goes into a
+        bundle of its own (`recent_folder`), which hides its records in the shards. A shard is
+        made again when the published one is not known (a fresh build, another output folder,
+        the state lost), when everything changed (engine, config, templates: `deps.global_fp`),
+        when one of its policies was removed or changed its locales, or to keep the recent
+        bundles within MAX_RECENT. What the shards and the recent bundles were made from is remembered
         in `ctx.after["search"]` for the next build. (`deferred`: the preview server publishes
         the pages first; they name the bundles as published, and the later build decides.)"""
         items = next((items for output, items in ctx.specs if output is self), [])
@@ -183,10 +189,10 @@ class Search:
             return
         if deferred:
             ctx.after[self.name] = remembered
-            kept = remembered.get("recent")
-            if kept and previous.get(RECENT + "pagefind-entry.json") == kept["fp"]:
-                shard = Shard(RECENT, tuple(kept["slugs"]), frozenset(kept["tags"]))
-                self._add_recent(ctx, items, fps, shard, kept["fp"])
+            kept = [Shard(r["folder"], (slug,), frozenset(r["tags"]))
+                    for slug, r in remembered.get("recent", {}).items()
+                    if previous.get(r["folder"] + "pagefind-entry.json") == r["fp"]]
+            self._add_recent(ctx, items, fps, kept, deps)
             return
         tags: dict[str, set] = {}
         for p, v, loc, url in entries(ctx, ctx.site.policies):
@@ -217,26 +223,29 @@ class Search:
             fps[spec.out_path] = previous[spec.out_path]        # published as it is
             made[spec.key.folder] = was
             edited.update(slugs)
-        memory = {"global": deps.global_fp, "base": made}
-        if edited:
-            order = [p.slug for p in ctx.site.policies if p.slug in edited]
-            shard = Shard(RECENT, tuple(order), frozenset().union(*(tags[s] for s in order)))
-            fp = deps.of(group(RECENT, order))
-            self._add_recent(ctx, items, fps, shard, fp)
-            memory["recent"] = {"slugs": order, "tags": sorted(shard.tags), "fp": fp}
-        ctx.after[self.name] = memory
+        recent = [Shard(recent_folder(p.slug), (p.slug,), frozenset(tags[p.slug]))
+                  for p in ctx.site.policies if p.slug in edited]
+        fp_of = self._add_recent(ctx, items, fps, recent, deps)
+        ctx.after[self.name] = {"global": deps.global_fp, "base": made,
+                                "recent": {r.slugs[0]: {"folder": r.folder, "tags": sorted(r.tags), "fp": fp_of[r.folder]}
+                                           for r in recent}}
 
-    def _add_recent(self, ctx: Context, items: list, fps: dict, shard: Shard, fp: str) -> None:
-        """The recent bundle's spec, and the search pages that name it (they list the bundles a
-        page reads: made again when which bundles they are changes)."""
-        spec = FileSpec(RECENT + "pagefind-entry.json", self.name, shard)
-        items.append(spec)
-        fps[spec.out_path] = fp
-        ctx.memo["search.recent"] = shard
-        mark = "|recent:" + ",".join(sorted(shard.tags))
-        for page in ctx.plan:
-            if page.kind == "search" and page.out_path in fps:
-                fps[page.out_path] = hashlib.sha256((fps[page.out_path] + mark).encode()).hexdigest()
+    def _add_recent(self, ctx: Context, items: list, fps: dict, recent: list, deps) -> dict:
+        """The recent bundles' specs, and the search pages that name them (they list the bundles
+        a page reads: made again when which bundles they are changes). Their fingerprints, by
+        folder."""
+        fp_of = {}
+        for shard in recent:
+            spec = FileSpec(shard.folder + "pagefind-entry.json", self.name, shard)
+            items.append(spec)
+            fps[spec.out_path] = fp_of[shard.folder] = deps.of(group(shard.folder, shard.slugs))
+        ctx.memo["search.recent"] = recent
+        if recent:
+            mark = "|recent:" + ";".join(f"{r.folder}{','.join(sorted(r.tags))}" for r in recent)
+            for page in ctx.plan:
+                if page.kind == "search" and page.out_path in fps:
+                    fps[page.out_path] = hashlib.sha256((fps[page.out_path] + mark).encode()).hexdigest()
+        return fp_of
 
     def pieces(self, spec) -> tuple:
         """The policies whose records make this shard (none: the empty bundle)."""
@@ -244,7 +253,7 @@ class Search:
 
     def piece(self, spec, slug: str, ctx: Context):
         """One policy's records in this shard: (file path under the site, HTML for Pagefind)."""
-        hideable = spec.key.name is not None and spec.key.folder != RECENT
+        hideable = spec.key.name is not None and not spec.key.folder.startswith(RECENT)
         for rel, page in records(ctx, (slug,), spec.key.name, hideable):
             yield rel, page.encode("utf-8")
 
@@ -287,7 +296,7 @@ class Search:
                 found = canonical(found)
                 folder = spec.key.folder
                 data = found.pop("pagefind-entry.json")
-                if folder == RECENT:               # the policies whose records in the shards it replaces
+                if folder.startswith(RECENT):      # the policy whose records in the shards it replaces
                     entry = json.loads(data)
                     entry["hides"] = list(spec.key.slugs)
                     data = json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")

@@ -306,9 +306,9 @@
     return files[url];
   }
 
-  /* The bundle of recent edits (outputs/search.py, RECENT), merged like a shard: its entry file
-     names the policies whose records in the shards it replaces, and those are left out of every
-     answer (the shards' records carry their policy as a filter; the recent bundle's do not). */
+  /* The bundles of recent edits (outputs/search.py, RECENT), merged like shards: each one's entry
+     file names the policy whose records in the shards it replaces, and those are left out of
+     every answer (the shards' records carry their policy as a filter; the recent bundles' not). */
   function hidden() {
     if (!merged.length) return Promise.resolve([]);
     return Promise.all([base.pathname].concat(merged).map(function (folder) {
