@@ -290,20 +290,25 @@ def _render_groups(slugs: list[str]) -> tuple[dict[str, int], list[Diagnostic], 
     renderer.out = local
     known_links, known_metas = set(renderer.links), set(renderer.metas)
     written: dict[str, int] = {}
+    left = _WORK.get("left", {})
     for slug in slugs:
         ctx.check_cancelled()                # (the preview server's deferred build, in-process)
+        for output, spec in pieces.get(slug, ()):        # first: an artifact whose pieces are all
+            folder = Path(ctx.pieces[spec.out_path])     # written may be begun at once (below)
+            for rel, data in output.piece(spec, slug, ctx):
+                target = folder / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            if spec.out_path in left:
+                left[spec.out_path] -= 1
+                if not left[spec.out_path] and hasattr(output, "begin"):
+                    output.begin(spec, ctx)
         for output, spec in by_slug.get(slug, ()):
             artifact = output.render(spec, ctx)
             if artifact is None:
                 return written, local.items, {}, {}
             writer.target(artifact.path).write_bytes(artifact.data)
             written[artifact.path] = len(artifact.data)
-        for output, spec in pieces.get(slug, ()):
-            folder = Path(ctx.pieces[spec.out_path])
-            for rel, data in output.piece(spec, slug, ctx):
-                target = folder / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
         if in_worker:                        # a policy's documents are not needed by the next one
             renderer.store.memory.clear()
     return (written, local.items, {k: v for k, v in renderer.links.items() if k not in known_links},
@@ -345,6 +350,16 @@ def render_phase(ctx: outputs.Context, todo: list[tuple], writer: OutputWriter, 
         import multiprocessing
         parallel = "fork" in multiprocessing.get_all_start_methods()
     _WORK.update(ctx=ctx, specs=by_slug, writer=writer, parallel=parallel, pieces=pieces)
+    if not parallel:                 # pieces made here: the slugs with pieces first, each artifact
+        # begun (an output's `begin`: Pagefind started) once its last piece is written, so that
+        # it runs while the pages are rendered (a one-policy edit at 1,000 policies: its recent
+        # bundle's Pagefind run, 0.35 s, beside the pages' 0.2 s)
+        slugs.sort(key=lambda slug: slug not in pieces)
+        left = {}
+        for slug in slugs:
+            for output, spec in pieces.get(slug, ()):
+                left[spec.out_path] = left.get(spec.out_path, 0) + 1
+        _WORK["left"] = left
     try:
         try:
             if parallel:
@@ -381,9 +396,11 @@ def render_phase(ctx: outputs.Context, todo: list[tuple], writer: OutputWriter, 
                         writer.put(path, data)
                     ctx.bundles[artifact.path] = [path for path, _ in artifact.files]
         diag.raise_if_errors()
-    except outputs.Cancelled:
-        if root is not None:                 # let go at once (serve: a save came)
-            outputs.remove_later(root)
+    except BaseException as e:
+        for output in {id(o): o for o, _ in site_wide if hasattr(o, "abandon")}.values():
+            output.abandon(ctx)              # work begun for artifacts that will not be made
+        if root is not None and isinstance(e, outputs.Cancelled):
+            outputs.remove_later(root)       # let go at once (serve: a save came)
             root = None
         raise
     finally:

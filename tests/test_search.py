@@ -361,3 +361,35 @@ def test_a_locale_only_some_shards_hold_reads_only_those(project, monkeypatch):
     assert form.get("data-pagefind-merge") is None
     zh = search_form(project)
     assert len(zh.get("data-pagefind-merge").split()) >= 1
+
+
+def test_an_index_begun_for_a_build_that_fails_is_let_go(project, monkeypatch, tmp_path):
+    """Pagefind starts on a shard as soon as its records are written, while the pages are made;
+    a build that then fails (a link to no policy, found after the pages) leaves neither its
+    records nor Pagefind's folder behind, and publishes nothing."""
+    import tempfile
+
+    from policysite.errors import BuildError
+    from policysite.outputs import wait_for_cleanup
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    begun = []
+    real = search.Search.begin
+    monkeypatch.setattr(search.Search, "begin", lambda self, spec, ctx: (begun.append(spec), real(self, spec, ctx)))
+    project.policy("a.md", BODY, title="政策一")
+    project.policy("b.md", "## 一、总则\n\n见[另一政策](policy:no-such-policy)。\n", title="政策二")
+    with pytest.raises(BuildError) as e:
+        project.build()
+    assert "no-such-policy" in str(e.value)
+    assert begun, "the index was begun before the pages were checked"
+    wait_for_cleanup()
+    left = lambda: [p.name for p in (tmp_path / "tmp").iterdir() if p.name.startswith(("policysite-search-",
+                                                                                       "policysite-pieces-"))]
+    assert not left()
+    assert not project.out.exists()
+    # and the same site, mended, builds its index from the run begun for it
+    project.policy("b.md", BODY, title="政策二")
+    project.build()
+    assert begun[-1].out_path == search.ENTRY
+    assert json.loads((project.out / search.ENTRY).read_text("utf-8"))["languages"]
+    assert not left()

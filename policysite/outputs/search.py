@@ -257,6 +257,25 @@ class Search:
         for rel, page in records(ctx, (slug,), spec.key.name, hideable):
             yield rel, page.encode("utf-8")
 
+    def begin(self, spec, ctx: Context) -> None:
+        """Start the Pagefind run of a shard whose records are all written, while the build goes
+        on (render_all takes its result)."""
+        exe = executable()
+        if exe is None or spec.key is None:
+            return
+        runs = ctx.memo.setdefault("search.runs", {})
+        if "tmp" not in runs:
+            runs["tmp"] = tempfile.mkdtemp(prefix="policysite-search-")
+            runs["pool"] = ThreadPoolExecutor(2)
+        bundle = Path(runs["tmp"]) / f"bundle{len(runs)}"
+        runs[spec.out_path] = (bundle, runs["pool"].submit(_pagefind, exe, Path(ctx.pieces[spec.out_path]),
+                                                            bundle, ctx.cancel))
+
+    def abandon(self, ctx: Context) -> None:
+        """Runs begun for a build that ends before its index is made (an error in a page, a save
+        in serve): left to stop, their folder removed once they have."""
+        _let_go(ctx.memo.pop("search.runs", {}), wait=False)
+
     def render(self, spec, ctx: Context) -> Artifact | None:
         return next(iter(self.render_all([spec], ctx, 1)), None)
 
@@ -269,6 +288,7 @@ class Search:
             out.error("search", None, None, "the Pagefind binary that builds the search index is not installed",
                       "pip install -r requirements.txt  (it brings pagefind[extended])")
             return
+        begun = ctx.memo.pop("search.runs", {})
         tmp = tempfile.mkdtemp(prefix="policysite-search-")
         pool = ThreadPoolExecutor(max(1, jobs))
         runs = []
@@ -279,6 +299,9 @@ class Search:
                     yield Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8"))
                     continue
                 ctx.check_cancelled()
+                if spec.out_path in begun:
+                    runs.append((spec, *begun[spec.out_path]))
+                    continue
                 site, bundle = Path(ctx.pieces[spec.out_path]), Path(tmp) / f"bundle{n}"
                 runs.append((spec, bundle, pool.submit(_pagefind, exe, site, bundle, ctx.cancel)))
             for spec, bundle, future in runs:
@@ -307,13 +330,27 @@ class Search:
             # folder is removed once they have, in a thread of its own.
             pool.shutdown(wait=False, cancel_futures=True)
             remove_later(tmp, [f for _, _, f in runs])
+            _let_go(begun, wait=False)
             raise
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(tmp, ignore_errors=True)
+            _let_go(begun, wait=True)
             raise
         pool.shutdown(wait=True)
         shutil.rmtree(tmp, ignore_errors=True)
+        _let_go(begun, wait=True)
+
+
+def _let_go(begun: dict, wait: bool) -> None:
+    if "pool" not in begun:
+        return
+    futures = [v[1] for k, v in begun.items() if k not in ("pool", "tmp")]
+    begun["pool"].shutdown(wait=wait, cancel_futures=True)
+    if wait:
+        shutil.rmtree(begun["tmp"], ignore_errors=True)
+    else:
+        remove_later(begun["tmp"], futures)
 
 
 def _pagefind(exe: Path, site: Path, bundle: Path, cancel=None) -> str | None:
