@@ -1,7 +1,8 @@
-"""Search at N policies (issue 17): the index's time in a cold build (writing the pages Pagefind
-reads, the Pagefind runs, putting each shard's bundle in order), a no-change build, a one-policy
-edit (which makes its policy's shard again), and a query in Chromium, typed on the search page
-until its results are listed (median of the queries below, each run 3 times).
+"""Search at N policies (issue 17): the index's time in a cold build (the Pagefind runs and putting
+each shard's bundle in order, after the pages: the records are written with the pages), a
+no-change build, a one-policy edit (whose records go into a recent bundle of their own), and a
+query in Chromium, typed on the search page until its results are listed (median of the queries
+below, each run 3 times), with no recent bundle, one, and MAX_RECENT of them.
 
     python bench/search.py [--policies 1000] [--single]
 
@@ -37,10 +38,10 @@ def timed_render():
     spent = []
     real = search.Search.render_all
 
-    def timed(self, specs, ctx, jobs):
+    def timed(self, specs, ctx, jobs):         # (a generator: timed until its last artifact)
         t0 = time.perf_counter()
         try:
-            return real(self, specs, ctx, jobs)
+            yield from real(self, specs, ctx, jobs)
         finally:
             spent.append(time.perf_counter() - t0)
     search.Search.render_all = timed
@@ -118,6 +119,17 @@ def main() -> int:
         print(f"{args.policies} policies, {result.html_pages} pages, {records} versions indexed")
         q_sharded = query_times(work / "public")
         report("shards", sharded, q_sharded)
+        from policysite.pipeline import build
+        for i in range(search.MAX_RECENT - 1):          # as many recent bundles as are kept
+            corpus.edit_one(work / "site", 101 + 97 * i)
+            build(config, work / "public")
+        bundles = len(list((work / "public" / search.FOLDER).glob("recent-*/")))
+        q_recent = query_times(work / "public")
+        build(config, work / "public", use_cache=False)
+        q_none = query_times(work / "public")
+        print(f"  query with {bundles} recent bundles: median {q_recent[0]:.2f} s ({q_recent[1]:.2f}–{q_recent[2]:.2f}); "
+              f"with none (--no-cache): {q_none[0]:.2f} s ({q_none[1]:.2f}–{q_none[2]:.2f}); "
+              f"ratio {q_recent[0] / q_none[0]:.2f}, with one: {q_sharded[0] / q_none[0]:.2f}")
         if args.single:
             shutil.rmtree(work / "site")
             config = corpus.generate(work / "site", args.policies)

@@ -268,12 +268,13 @@ def test_a_large_index_is_cut_into_shards_each_made_again_only_for_its_own_polic
     assert visible_records(out) == visible_records(fresh_build(project, "fresh2"))
     # beyond MAX_RECENT bundles, the shard holding most of them is made again, and its policies
     # leave the recent bundles
+    kept = search.MAX_RECENT
     monkeypatch.setattr(search, "MAX_RECENT", 1)
     project.policy(f"{other}.md", BODY + "\n## 三、新增条款\n\n我们新增了适老化改造服务。\n", title="政策x", slug=other)
     project.build()
     assert len(recent_hides(out)) == 1
     assert visible_records(out) == visible_records(fresh_build(project, "fresh2b"))
-    monkeypatch.setattr(search, "MAX_RECENT", 4)
+    monkeypatch.setattr(search, "MAX_RECENT", kept)
 
     # a policy alone in its shard removed: its folder goes, and the search pages stop naming it
     alone = next(f for f, s in expected.items() if len(s) == 1 and edited not in s and other not in s)

@@ -88,13 +88,14 @@ def executable() -> Path | None:
 POLICIES_PER_SHARD = 64
 MAX_SHARDS = 16
 # The bundles of recent edits (Search.refine), one per edited policy, so that an edit makes
-# only its own policy's bundle. Measured at 1,000 policies (2 cores, a busy day): Pagefind makes
-# the bundle of one policy in 0.35–0.45 s (its Chinese dictionary alone takes 0.26 s), of five
-# policies in 0.68 s, a shard of 64 in 2.6 s (5.3 s that day). Each bundle is one more index
-# the search page sets up (~35 ms a query, from the shard counts measured above); beyond
-# MAX_RECENT of them, the shards holding most are made again (that edit pays for one shard).
+# only its own policy's bundle. Measured at 1,000 policies (2 cores, a slow day; bench/search.py):
+# Pagefind makes the bundle of one policy in 0.35–0.45 s (its Chinese dictionary alone takes
+# 0.26 s), of five policies together 0.68 s, a shard of 64 in 2.6 s (5.3 s that day). A query
+# in Chromium took 3.17 s with no such bundle, 3.20 s with one, 3.28 s with four (each is one
+# more index to set up). Beyond MAX_RECENT of them, the shards holding most are made again
+# (that edit pays for one shard: 6.3 s that day).
 RECENT = FOLDER + "recent-"
-MAX_RECENT = 4
+MAX_RECENT = 8
 
 
 def recent_folder(slug: str) -> str:
