@@ -387,14 +387,18 @@ def render_phase(ctx: outputs.Context, todo: list[tuple], writer: OutputWriter, 
                 artifacts = output.render_all(specs, ctx, jobs)
             else:
                 artifacts = [a for a in map(lambda spec: output.render(spec, ctx), specs) if a is not None]
-            for artifact in artifacts:
-                writer.put(artifact.path, artifact.data)
-                if artifact.files:                           # a bundle (issue 17: the search index)
-                    folder = artifact.path.rsplit("/", 1)[0] + "/"
-                    for path, data in artifact.files:
-                        assert path.startswith(folder), f"{output.name}: {path} is outside {folder}"
-                        writer.put(path, data)
-                    ctx.bundles[artifact.path] = [path for path, _ in artifact.files]
+            try:
+                for artifact in artifacts:
+                    writer.put(artifact.path, artifact.data)
+                    if artifact.files:                           # a bundle (issue 17: the search index)
+                        folder = artifact.path.rsplit("/", 1)[0] + "/"
+                        for path, data in artifact.files:
+                            assert path.startswith(folder), f"{output.name}: {path} is outside {folder}"
+                            writer.put(path, data)
+                        ctx.bundles[artifact.path] = [path for path, _ in artifact.files]
+            finally:
+                if hasattr(artifacts, "close"):              # a generator left early: its runs and folders go
+                    artifacts.close()
         diag.raise_if_errors()
     except BaseException as e:
         for output in {id(o): o for o, _ in site_wide if hasattr(o, "abandon")}.values():

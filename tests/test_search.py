@@ -394,3 +394,89 @@ def test_an_index_begun_for_a_build_that_fails_is_let_go(project, monkeypatch, t
     assert begun[-1].out_path == search.ENTRY
     assert json.loads((project.out / search.ENTRY).read_text("utf-8"))["languages"]
     assert not left()
+
+
+def test_a_command_line_build_that_fails_after_its_index_was_begun_leaves_nothing_behind(project, tmp_path):
+    """The command line ends its process at once: the Pagefind run begun for the index is stopped
+    and its folders removed before it does."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    project.policy("a.md", BODY, title="政策一")
+    project.policy("b.md", "## 一、总则\n\n见[另一政策](policy:no-such-policy)。\n", title="政策二")
+    proc = subprocess.run([sys.executable, str(ROOT / "build.py"), "--quiet"], cwd=project.root, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp)})
+    assert proc.returncode == 1 and "no-such-policy" in proc.stderr, proc.stderr
+    assert not [p.name for p in tmp.iterdir() if p.name.startswith(("policysite-search-", "policysite-pieces-"))]
+    import time
+    time.sleep(0.1)                                   # a Pagefind left running would write its bundle now
+    assert not [p.name for p in tmp.iterdir() if p.name.startswith(("policysite-search-", "policysite-pieces-"))]
+
+
+def six_cut(project, monkeypatch):
+    monkeypatch.setattr(search, "POLICIES_PER_SHARD", 1)
+    slugs = [f"policy-{c}" for c in "abcdef"]
+    for i, slug in enumerate(slugs):
+        project.policy(f"{slug}.md", BODY.replace("人脸识别", f"第{i}号识别"), title=f"政策{i}", slug=slug)
+    return slugs
+
+
+def test_the_preview_servers_pages_first_build_after_a_recently_edited_policy_is_removed(project, monkeypatch):
+    """serve builds the pages first and the index after; the pages name the recent bundles as
+    published, but not one whose policy is gone, and the later build removes it."""
+    from policysite.pipeline import Builder
+    slugs = six_cut(project, monkeypatch)
+    builder = Builder(project.root / "config.toml", project.out)
+    builder.build()
+    edited = slugs[1]
+    project.policy(f"{edited}.md", BODY + "\n## 三、新增条款\n\n我们新增了无障碍浏览服务。\n", title="政策1", slug=edited)
+    builder.build(defer=("search",))
+    assert not recent_hides(project.out), "the pages first: the index as published"
+    builder.build()
+    assert recent_hides(project.out) == [edited]
+    (project.root / "policies" / f"{edited}.md").unlink()
+    builder.build(defer=("search",))
+    form = search_form(project)
+    assert search.recent_folder(edited) not in (form.get("data-pagefind-merge") or "")
+    builder.build()
+    assert not recent_hides(project.out)
+    assert visible_records(project.out) == visible_records(fresh_build(project, "fresh"))
+
+
+def test_a_policy_added_in_a_language_its_shard_lacks_makes_the_shard_again(project, monkeypatch):
+    """A new policy goes into the recent bundles only if its shard already holds its languages:
+    otherwise that language's search pages would read a shard without its index."""
+    slugs = six_cut(project, monkeypatch)
+    project.build()
+    count = search.shard_count(len(slugs) + 1)
+    assert count == search.shard_count(len(slugs))
+    alone = {f"{search.shard_of(s, count):02d}" for s in slugs}
+    new = next(f"new-{n}" for n in range(1000) if f"{search.shard_of(f'new-{n}', count):02d}" in alone)
+    folder = project.out / "search/pagefind" / f"{search.shard_of(new, count):02d}"
+    assert "en" not in json.loads((folder / "pagefind-entry.json").read_text("utf-8"))["languages"]
+    project.policy(f"{new}.md", BODY, title="新政策", slug=new)
+    project.write(f"{new}.en.md", f"""
+        ---
+        title: New policy
+        issuer: Test City Government
+        effective: 2024-01-01
+        version: "1.0"
+        lang: en
+        slug: {new}
+        ---
+        ## General
+
+        We verify who you are by face recognition.
+        """)
+    project.build()
+    assert new not in recent_hides(project.out)
+    assert "en" in json.loads((folder / "pagefind-entry.json").read_text("utf-8"))["languages"]
+    form = search_form(project, "en/search/")
+    for f in [form.get("data-pagefind")] + (form.get("data-pagefind-merge") or "").split():
+        entry = project.out / urljoin("/en/search/", f).lstrip("/") / "pagefind-entry.json"
+        assert "en" in json.loads(entry.read_text("utf-8"))["languages"], f
+    assert visible_records(project.out) == visible_records(fresh_build(project, "fresh"))

@@ -118,6 +118,7 @@ def remove_later(folder, after=()) -> None:
                 pass
         shutil.rmtree(folder, ignore_errors=True)
     thread = threading.Thread(target=remove, name="build-cleanup", daemon=False)
+    _CLEANUPS[:] = [t for t in _CLEANUPS if t.is_alive()]
     _CLEANUPS.append(thread)
     thread.start()
 

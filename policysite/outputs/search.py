@@ -43,6 +43,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -179,8 +180,12 @@ class Search:
         bundle of its own (`recent_folder`), which hides its records in the shards. A shard is
         made again when the published one is not known (a fresh build, another output folder,
         the state lost), when everything changed (engine, config, templates: `deps.global_fp`),
-        when one of its policies was removed or changed its locales, or to keep the recent
-        bundles within MAX_RECENT. What the shards and the recent bundles were made from is remembered
+        when one of its policies was removed or changed its locales, when a policy added to it
+        brings a language it does not hold, or to keep the recent bundles within MAX_RECENT.
+        What the recent bundles cannot mend: Pagefind matches a query word that no word of an
+        index begins with by the longest word that begins it (人脸识别 → 人脸), and the hidden
+        records' words still count for that in their shard; so a word that only an edited
+        policy's old text had keeps its shard from falling back, until the shard is made again. What the shards and the recent bundles were made from is remembered
         in `ctx.after["search"]` for the next build. (`deferred`: the preview server publishes
         the pages first; they name the bundles as published, and the later build decides.)"""
         items = next((items for output, items in ctx.specs if output is self), [])
@@ -190,9 +195,10 @@ class Search:
             return
         if deferred:
             ctx.after[self.name] = remembered
+            indexed_now = {slug for shard in shards(ctx) for slug in shard.slugs}
             kept = [Shard(r["folder"], (slug,), frozenset(r["tags"]))
                     for slug, r in remembered.get("recent", {}).items()
-                    if previous.get(r["folder"] + "pagefind-entry.json") == r["fp"]]
+                    if slug in indexed_now and previous.get(r["folder"] + "pagefind-entry.json") == r["fp"]]
             self._add_recent(ctx, items, fps, kept, deps)
             return
         tags: dict[str, set] = {}
@@ -209,8 +215,12 @@ class Search:
             if fps[path] == previous.get(path) and published:
                 made[folder] = was
                 continue
+            held = {tag for part in (was or {}).get("parts", {}).values() for tag in part[1]}
             if published and set(was["parts"]) <= set(now) and \
-                    all(was["parts"][s][1] == now[s][1] for s in was["parts"]):
+                    all(was["parts"][s][1] == now[s][1] for s in was["parts"]) and \
+                    all(set(now[s][1]) <= held for s in now if s not in was["parts"]):
+                # (a policy added to it in a language it does not hold: the search pages of that
+                # language would read it, and Pagefind answer from another language's index)
                 keep.append((spec, [s for s in spec.key.slugs if was["parts"].get(s) != now[s]], was))
             else:
                 made[folder] = {"fp": fps[path], "parts": now}
@@ -268,14 +278,17 @@ class Search:
         if "tmp" not in runs:
             runs["tmp"] = tempfile.mkdtemp(prefix="policysite-search-")
             runs["pool"] = ThreadPoolExecutor(2)
+            runs["stop"] = _Stop(ctx.cancel)
         bundle = Path(runs["tmp"]) / f"bundle{len(runs)}"
         runs[spec.out_path] = (bundle, runs["pool"].submit(_pagefind, exe, Path(ctx.pieces[spec.out_path]),
-                                                            bundle, ctx.cancel))
+                                                            bundle, runs["stop"]))
 
     def abandon(self, ctx: Context) -> None:
         """Runs begun for a build that ends before its index is made (an error in a page, a save
-        in serve): left to stop, their folder removed once they have."""
-        _let_go(ctx.memo.pop("search.runs", {}), wait=False)
+        in serve): stopped (within 20 ms), their folder removed; at once in serve (called off),
+        before the command line ends otherwise."""
+        cancelled = ctx.cancel is not None and ctx.cancel.is_set()
+        _let_go(ctx.memo.pop("search.runs", {}), wait=not cancelled)
 
     def render(self, spec, ctx: Context) -> Artifact | None:
         return next(iter(self.render_all([spec], ctx, 1)), None)
@@ -292,6 +305,7 @@ class Search:
         begun = ctx.memo.pop("search.runs", {})
         tmp = tempfile.mkdtemp(prefix="policysite-search-")
         pool = ThreadPoolExecutor(max(1, jobs))
+        stop = _Stop(ctx.cancel)
         runs = []
         try:
             for n, spec in enumerate(specs):
@@ -304,7 +318,7 @@ class Search:
                     runs.append((spec, *begun[spec.out_path]))
                     continue
                 site, bundle = Path(ctx.pieces[spec.out_path]), Path(tmp) / f"bundle{n}"
-                runs.append((spec, bundle, pool.submit(_pagefind, exe, site, bundle, ctx.cancel)))
+                runs.append((spec, bundle, pool.submit(_pagefind, exe, site, bundle, stop)))
             for spec, bundle, future in runs:
                 problem = future.result()
                 ctx.check_cancelled()
@@ -333,7 +347,8 @@ class Search:
             remove_later(tmp, [f for _, _, f in runs])
             _let_go(begun, wait=False)
             raise
-        except BaseException:
+        except BaseException:                      # (an error, or the build leaving early: stopped)
+            stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
             shutil.rmtree(tmp, ignore_errors=True)
             _let_go(begun, wait=True)
@@ -343,10 +358,26 @@ class Search:
         _let_go(begun, wait=True)
 
 
+class _Stop:
+    """Set: the runs begun for this build stop; so do they when the build is called off."""
+
+    def __init__(self, cancel=None):
+        self.cancel, self.stopped = cancel, threading.Event()
+
+    def set(self) -> None:
+        self.stopped.set()
+
+    def is_set(self) -> bool:
+        return self.stopped.is_set() or (self.cancel is not None and self.cancel.is_set())
+
+
 def _let_go(begun: dict, wait: bool) -> None:
+    """The runs begun (Search.begin) stopped, if still running, and their folder removed:
+    now (`wait`), or by a thread of its own once they have stopped."""
     if "pool" not in begun:
         return
-    futures = [v[1] for k, v in begun.items() if k not in ("pool", "tmp")]
+    futures = [v[1] for k, v in begun.items() if k not in ("pool", "tmp", "stop")]
+    begun["stop"].set()
     begun["pool"].shutdown(wait=wait, cancel_futures=True)
     if wait:
         shutil.rmtree(begun["tmp"], ignore_errors=True)
