@@ -44,6 +44,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
@@ -185,8 +186,9 @@ class Search:
         What the recent bundles cannot mend: Pagefind matches a query word that no word of an
         index begins with by the longest word that begins it (人脸识别 → 人脸), and the hidden
         records' words still count for that in their shard; so a word that only an edited
-        policy's old text had keeps its shard from falling back, until the shard is made again. What the shards and the recent bundles were made from is remembered
-        in `ctx.after["search"]` for the next build. (`deferred`: the preview server publishes
+        policy's old text had keeps its shard from falling back, until the shard is made again.
+        What the shards and the recent bundles were made from is remembered in
+        `ctx.after["search"]` for the next build. (`deferred`: the preview server publishes
         the pages first; they name the bundles as published, and the later build decides.)"""
         items = next((items for output, items in ctx.specs if output is self), [])
         remembered = ctx.before.get(self.name) or {}
@@ -369,6 +371,16 @@ class _Stop:
 
     def is_set(self) -> bool:
         return self.stopped.is_set() or (self.cancel is not None and self.cancel.is_set())
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """As Event.wait: True once set (either way), False after `timeout` seconds."""
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = 0.01 if end is None else min(0.01, end - time.monotonic())
+            if left <= 0:
+                return False
+            self.stopped.wait(left)
+        return True
 
 
 def _let_go(begun: dict, wait: bool) -> None:
