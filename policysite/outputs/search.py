@@ -146,6 +146,7 @@ def shards(ctx: Context) -> list[Shard]:
                    frozenset().union(*(held[s] for s in slugs)))
              for i, slugs in sorted(groups.items())]
     ctx.memo["search.shards"] = found
+    ctx.memo["search.tags"] = held                 # slug -> the locale tags of its records
     return found
 
 
@@ -203,9 +204,8 @@ class Search:
                     if slug in indexed_now and previous.get(r["folder"] + "pagefind-entry.json") == r["fp"]]
             self._add_recent(ctx, items, fps, kept, deps)
             return
-        tags: dict[str, set] = {}
-        for p, v, loc, url in entries(ctx, ctx.site.policies):
-            tags.setdefault(p.slug, set()).add(loc.tag)
+        shards(ctx)
+        tags = ctx.memo["search.tags"]
         same_global = remembered.get("global") == deps.global_fp
         bases = remembered.get("base", {})
         made, keep = {}, []                 # folder -> what it is made from; (spec, edited slugs)
