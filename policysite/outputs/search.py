@@ -223,16 +223,15 @@ class Search:
                     all(set(now[s][1]) <= held for s in now if s not in was["parts"]):
                 # (a policy added to it in a language it does not hold: the search pages of that
                 # language would read it, and Pagefind answer from another language's index)
-                keep.append((spec, [s for s in spec.key.slugs if was["parts"].get(s) != now[s]], was))
+                keep.append((spec, [s for s in spec.key.slugs if was["parts"].get(s) != now[s]], was, now))
             else:
                 made[folder] = {"fp": fps[path], "parts": now}
         keep.sort(key=lambda k: -len(k[1]))             # make again the shards holding most edits
         while keep and sum(len(k[1]) for k in keep) > MAX_RECENT:
-            spec = keep.pop(0)[0]
-            made[spec.key.folder] = {"fp": fps[spec.out_path],
-                                     "parts": {s: [deps.part(s), sorted(tags[s])] for s in spec.key.slugs}}
+            spec, _, _, now = keep.pop(0)
+            made[spec.key.folder] = {"fp": fps[spec.out_path], "parts": now}
         edited = set()
-        for spec, slugs, was in keep:
+        for spec, slugs, was, _ in keep:
             fps[spec.out_path] = previous[spec.out_path]        # published as it is
             made[spec.key.folder] = was
             edited.update(slugs)
