@@ -329,7 +329,8 @@ def test_csp_checker_catches_violations(tmp_path):
 def _search_fetches_only_its_bundles(text):
     """search.js reads Pagefind's own files (to make a sharded index answer as one): it may call
     fetch, but only in its two readers, and those only with a path inside a bundle folder the page
-    names (data-pagefind, data-pagefind-merge). The text with those readers taken out, for the
+    names (data-pagefind, data-pagefind-merge, and the list of recent bundles of data-pagefind-recent,
+    whose folders are resolved on this site's origin). The text with those readers taken out, for the
     check that no other call loads anything."""
     readers = re.findall(r"function (pagefind\w+)\(url\b[^)]*\) \{\n(.*?)\n  \}\n", text, re.S)
     assert {name for name, _ in readers} == {"pagefindFile", "pagefindJson"}, readers
@@ -342,6 +343,9 @@ def _search_fetches_only_its_bundles(text):
     assert re.search(r"var base = new URL\(form\.dataset\.pagefind, location\.href\);", text)
     assert re.search(r"var merged = \(form\.dataset\.pagefindMerge[^;]*new URL\(u, location\.href\)\.pathname",
                      text, re.S)
+    assert re.search(r"var recentList = form\.dataset\.pagefindRecent \? new URL\(form\.dataset\.pagefindRecent, "
+                     r"location\.href\)\.pathname : null;", text)
+    assert re.search(r"new URL\(b\.folder, location\.origin \+ folder\)\.pathname", text)
     assert re.findall(r"\[(base\.\w+)\]\.concat\(merged\)", text) and all(
         b == "base.pathname" for b in re.findall(r"\[(base\.\w+)\]\.concat\(merged\)", text))
     return text

@@ -236,7 +236,8 @@ def test_a_large_index_is_cut_into_shards_each_made_again_only_for_its_own_polic
         assert [urljoin("/" + url, f) for f in folders] == [f"/search/pagefind/{f}/" for f in sorted(held)]
 
     # a body edit: no shard is written again; the edited policy's records go into the recent
-    # bundle, which hides its records in its shard, and the search pages merge that bundle
+    # bundle, which hides its records in its shard, and the search pages merge that bundle (they
+    # read the list of recent bundles, search.RECENT_LIST: the pages themselves stay as they are)
     before_ids, before = file_ids(out), tree(out)
     edited = slugs[2]
     mine = f"{search.shard_of(edited, count):02d}"
@@ -244,17 +245,22 @@ def test_a_large_index_is_cut_into_shards_each_made_again_only_for_its_own_polic
     project.policy(f"{edited}.md", BODY + "\n## 三、新增条款\n\n我们新增了无障碍浏览服务。\n", title="政策2", slug=edited)
     project.build()
     now_ids, now = file_ids(out), tree(out)
-    index_files = [p for p in before if p.startswith("search/pagefind/")]
+    index_files = [p for p in before if p.startswith("search/pagefind/") and p != search.RECENT_LIST]
     assert not [p for p in index_files if now_ids.get(p) != before_ids[p]], "the shards are left as published"
     assert recent_hides(out) == [edited]
     recent = shard_records(out)[search.recent_folder(edited).split("/")[-2]]
     assert {r["meta"]["path"].split("/")[0] for r in recent} == {edited}
     assert all("policy" not in r["filters"] for r in recent), "the recent bundle's records are never hidden"
     assert any("无障碍浏览" in r["content"].replace("\u200b", "") for r in recent)
+    listed = json.loads(now[search.RECENT_LIST])["bundles"]
+    assert [urljoin("/" + search.RECENT_LIST, b["folder"]) for b in listed] == ["/" + search.recent_folder(edited)]
+    assert json.loads(before[search.RECENT_LIST]) == {"bundles": []}
     for url in ("search/", "zh-hant/elder/search/"):
         form = search_form(project, url)
-        assert urljoin("/" + url, form.get("data-pagefind-merge").split()[-1]) == "/" + search.recent_folder(edited)
-    assert before["search/index.html"] != now["search/index.html"], "the search pages name the recent bundle"
+        assert urljoin("/" + url, form.get("data-pagefind-recent")) == "/" + search.RECENT_LIST
+        assert form.get("data-pagefind-tag") in listed[0]["tags"]
+        assert search.recent_folder(edited) not in form.get("data-pagefind-merge")
+    assert before["search/index.html"] == now["search/index.html"], "the search pages do not name the bundles"
     assert visible_records(out) == visible_records(fresh_build(project, "fresh1"))
 
     # another policy edited: a bundle of its own, the first one left as it was

@@ -34,6 +34,7 @@ artifact (`Artifact.files`: its file names hash their content, so they are known
 """
 from __future__ import annotations
 
+import base64
 import gzip
 import hashlib
 import html
@@ -98,10 +99,19 @@ MAX_SHARDS = 16
 # (that edit pays for one shard: 6.3 s that day).
 RECENT = FOLDER + "recent-"
 MAX_RECENT = 8
+# Which recent bundles there are, and the locales each holds: read by search.js before it sets the
+# index up, so that the search pages do not name them (issue 19: each of the 6 search pages at
+# 1,000 policies lists every policy and took ~30 ms to render again whenever a policy was edited
+# for the first time since its shard was made; 0.18 s of such an edit's 0.45–0.7 s).
+RECENT_LIST = FOLDER + "recent.json"
 
 
 def recent_folder(slug: str) -> str:
     return f"{RECENT}{hashlib.sha256(slug.encode('utf-8')).hexdigest()[:8]}/"
+
+
+class RecentList(NamedTuple):
+    bundles: tuple         # (folder, (locale tags)) of each recent bundle
 
 
 class Shard(NamedTuple):
@@ -153,8 +163,8 @@ def shards(ctx: Context) -> list[Shard]:
 def shards_for(ctx: Context, tag: str) -> list[str]:
     """The folders of the shards a search page in this locale reads, the first one its primary:
     those that hold its language (if none does, the first shard: Pagefind then falls back to the
-    language it holds most of), and the bundles of recent edits that hold it."""
-    every = shards(ctx) + ctx.memo.get("search.recent", [])
+    language it holds most of). (The bundles of recent edits it reads are in RECENT_LIST.)"""
+    every = shards(ctx)
     mine = [s.folder for s in every if tag in s.tags]
     return mine or [s.folder for s in every[:1]] or [FOLDER]
 
@@ -243,25 +253,21 @@ class Search:
                                            for r in recent}}
 
     def _add_recent(self, ctx: Context, items: list, fps: dict, recent: list, deps) -> dict:
-        """The recent bundles' specs, and the search pages that name them (they list the bundles
-        a page reads: made again when which bundles they are changes). Their fingerprints, by
-        folder."""
+        """The recent bundles' specs, and the list of them the search pages read (RECENT_LIST).
+        Their fingerprints, by folder."""
         fp_of = {}
         for shard in recent:
             spec = FileSpec(shard.folder + "pagefind-entry.json", self.name, shard)
             items.append(spec)
             fps[spec.out_path] = fp_of[shard.folder] = deps.of(group(shard.folder, shard.slugs))
-        ctx.memo["search.recent"] = recent
-        if recent:
-            mark = "|recent:" + ";".join(f"{r.folder}{','.join(sorted(r.tags))}" for r in recent)
-            for page in ctx.plan:
-                if page.kind == "search" and page.out_path in fps:
-                    fps[page.out_path] = hashlib.sha256((fps[page.out_path] + mark).encode()).hexdigest()
+        listed = RecentList(tuple((r.folder, tuple(sorted(r.tags))) for r in recent))
+        items.append(FileSpec(RECENT_LIST, self.name, listed))
+        fps[RECENT_LIST] = hashlib.sha256(f"{deps.global_fp}|recent:{listed!r}".encode()).hexdigest()
         return fp_of
 
     def pieces(self, spec) -> tuple:
-        """The policies whose records make this shard (none: the empty bundle)."""
-        return () if spec.key is None else spec.key.slugs
+        """The policies whose records make this shard (none: the empty bundle, the list)."""
+        return () if spec.key is None or isinstance(spec.key, RecentList) else spec.key.slugs
 
     def piece(self, spec, slug: str, ctx: Context):
         """One policy's records in this shard: (file path under the site, HTML for Pagefind)."""
@@ -313,6 +319,11 @@ class Search:
                 if spec.key is None:   # nothing published yet (drafts only): Pagefind refuses an empty site
                     empty = {"languages": {}, "note": "no policy is published yet"}
                     yield Artifact(ENTRY, "application/json", json.dumps(empty, sort_keys=True).encode("utf-8"))
+                    continue
+                if isinstance(spec.key, RecentList):      # folders relative to the list's own
+                    listed = [{"folder": folder[len(FOLDER):], "tags": list(tags)} for folder, tags in spec.key.bundles]
+                    yield Artifact(RECENT_LIST, "application/json",
+                                   json.dumps({"bundles": listed}, sort_keys=True).encode("utf-8"))
                     continue
                 ctx.check_cancelled()
                 if spec.out_path in begun:
@@ -396,6 +407,110 @@ def _let_go(begun: dict, wait: bool) -> None:
         remove_later(begun["tmp"], futures)
 
 
+class Service:
+    """A Pagefind process kept running (`pagefind --service`), for a process that builds again
+    and again: the resident builder (issue 19). Each run of the command line spends ~0.26 s of
+    its ~0.35 s loading Pagefind's Chinese dictionary; a kept process loads it once (measured
+    2026-12-02: one policy's bundle 0.35 s → 0.014 s once warm, the files identical). It is of
+    no use to a process that builds once: its warm-up competes with the build for the cores
+    (bench/README.md), so only the resident builder starts one.
+
+    The protocol is the one the `pagefind` package's Python API speaks (pagefind/service/):
+    each message a JSON object, base64-encoded, ended by a comma, on stdin and stdout. One index
+    at a time: a run that finds it busy (two shards of a cold build) uses the command line."""
+
+    def __init__(self, exe: Path):
+        self.exe = exe
+        self.proc: subprocess.Popen | None = None
+        self.lock = threading.Lock()
+        self.sent = 0
+        self.buffer = b""
+
+    def _start(self) -> None:
+        self.proc = subprocess.Popen([str(self.exe), "--service"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
+        self.buffer = b""
+
+    def _ask(self, payload: dict) -> dict:
+        self.sent += 1
+        message = json.dumps({"message_id": self.sent, "payload": payload}).encode("utf-8")
+        self.proc.stdin.write(base64.b64encode(message) + b",")
+        self.proc.stdin.flush()
+        fd = self.proc.stdout.fileno()
+        while True:
+            end = self.buffer.find(b",")
+            if end < 0:
+                chunk = os.read(fd, 1 << 16)
+                if not chunk:
+                    raise OSError("Pagefind's service ended")
+                self.buffer += chunk
+                continue
+            raw, self.buffer = self.buffer[:end], self.buffer[end + 1:]
+            try:
+                answer = json.loads(base64.b64decode(raw))
+            except ValueError:                      # not a message (Pagefind said something else)
+                continue
+            if not isinstance(answer, dict) or answer.get("message_id") not in (self.sent, None):
+                continue
+            reply = answer.get("payload") or {}
+            if reply.get("type") == "Error":
+                raise ValueError(reply.get("message") or "Pagefind's service refused a message")
+            return reply
+
+    def index(self, site: Path, bundle: Path) -> str | None | bool:
+        """Index `site` into `bundle` as `pagefind --site … --output-path …` does. None, or what
+        went wrong; False when the service is busy or failed (then use the command line)."""
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            if self.proc is None or self.proc.poll() is not None:
+                self._start()
+            index = self._ask({"type": "NewIndex", "config": {}})["index_id"]
+            try:
+                self._ask({"type": "AddDir", "index_id": index, "path": str(site)})
+                self._ask({"type": "WriteFiles", "index_id": index, "output_path": str(bundle)})
+            finally:
+                self._ask({"type": "DeleteIndex", "index_id": index})
+            return None if (bundle / "pagefind-entry.json").is_file() else False
+        except (OSError, ValueError, KeyError, TypeError):
+            self.close()
+            shutil.rmtree(bundle, ignore_errors=True)
+            return False
+        finally:
+            self.lock.release()
+
+    def warm(self) -> None:
+        """Load the dictionary now (index one Chinese page), not in the first build that needs it."""
+        with tempfile.TemporaryDirectory(prefix="policysite-warm-") as tmp:
+            site = Path(tmp) / "site"
+            site.mkdir()
+            (site / "index.html").write_text('<!doctype html><html lang="zh-cn"><body><main>隐私政策</main></body></html>',
+                                             "utf-8")
+            self.index(site, Path(tmp) / "bundle")
+
+    def close(self) -> None:
+        if self.proc is not None:
+            try:
+                self.proc.kill()
+                self.proc.wait()
+            except OSError:
+                pass
+            self.proc = None
+
+
+SERVICE: Service | None = None       # set by a process that keeps one (keep_service)
+
+
+def keep_service() -> Service | None:
+    """Keep a Pagefind service for this process's builds (the resident builder), warmed."""
+    global SERVICE
+    exe = executable()
+    if SERVICE is None and exe is not None:
+        SERVICE = Service(exe)
+        SERVICE.warm()
+    return SERVICE
+
+
 def _pagefind(exe: Path, site: Path, bundle: Path, cancel=None) -> str | None:
     """One Pagefind run (in a thread: the work is the subprocess's). None, or what went wrong.
     `cancel` (a threading.Event) set: the run is stopped within 20 ms."""
@@ -403,6 +518,10 @@ def _pagefind(exe: Path, site: Path, bundle: Path, cancel=None) -> str | None:
         return "called off"
     if not site.is_dir():
         return "no page to index"
+    if SERVICE is not None:
+        done = SERVICE.index(site, bundle)
+        if done is not False:
+            return done
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen([str(exe), "--site", str(site), "--output-path", str(bundle), "--silent"],
                                 stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})

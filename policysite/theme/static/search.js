@@ -23,6 +23,9 @@
   var merged = (form.dataset.pagefindMerge || '').split(' ').filter(Boolean).map(function (u) {
     return new URL(u, location.href).pathname;
   });
+  // the bundles of recent edits (outputs/search.py, RECENT_LIST): listed in a file of their own,
+  // so that an edit does not change the search pages; those holding this page's locale are merged
+  var recentList = form.dataset.pagefindRecent ? new URL(form.dataset.pagefindRecent, location.href).pathname : null;
   var moreRow = document.querySelector('[data-search-more]');
   var moreButton = moreRow && moreRow.querySelector('button');
   var PAGE = 20;            // results shown at a time (each is a file fetched; the rest on asking)
@@ -60,9 +63,20 @@
     return i < 0 ? '' : url.slice(i);
   }
 
+  function recentBundles() {
+    if (!recentList) return Promise.resolve();
+    var folder = recentList.replace(/[^/]*$/, '');
+    return pagefindJson(folder + 'recent.json').then(function (listed) {
+      (listed.bundles || []).forEach(function (b) {
+        if ((b.tags || []).indexOf(form.dataset.pagefindTag) >= 0) merged.push(new URL(b.folder, location.origin + folder).pathname);
+      });
+    }, function () {});                     // no list: no recent bundle to merge
+  }
+
   function load() {
     if (!pagefind) {
-      pagefind = import(new URL('pagefind.js', base).href).then(function (pf) {
+      pagefind = Promise.all([import(new URL('pagefind.js', base).href), recentBundles()]).then(function (got) {
+        var pf = got[0];
         return pf.options({ basePath: base.pathname, excerptLength: 36 }).then(function () {
           // the index's other shards that hold this page's language (outputs/search.py), merged
           // while the first is set up
