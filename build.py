@@ -35,6 +35,13 @@ def missing(e: ModuleNotFoundError) -> int:
 
 
 if __name__ == "__main__":
+    # issue 19: a plain build goes to this site's resident builder when one runs (before anything
+    # else is imported: policysite/handoff.py)
+    from policysite.handoff import hand_over
+    handed = hand_over(sys.argv[1:])
+    if handed is not None:
+        sys.stdout.flush()
+        sys.exit(handed)
     try:
         from policysite.cli import exit_now, main
         status = main(sys.argv[1:])

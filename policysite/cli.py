@@ -14,7 +14,7 @@ from pathlib import Path  # noqa: E402
 
 from .errors import BuildError, Diagnostic  # noqa: E402
 
-COMMANDS = ("build", "new", "check", "serve", "init", "import")
+COMMANDS = ("build", "new", "check", "serve", "init", "import", "resident")
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -71,10 +71,14 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("--slug", help="address of the policy (default: the title in pinyin)")
     m.add_argument("--lang", choices=("zh-Hans", "zh-Hant", "en"), help="language of the file (default: detected)")
     m.add_argument("--force", action="store_true", help="overwrite a policy file that already exists")
+    # issue 19: the process a command-line build hands its build to (policysite/resident.py)
+    r = sub.add_parser("resident", help="the resident builder of a site: --status, --stop")
+    _common(r)
+    r.add_argument("--stop", action="store_true", help="end this site's resident builder")
     return p
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], runner=None) -> int:
     if argv in (["-h"], ["--help"]):
         p = parser()
         build_help = p._subparsers._group_actions[0].choices["build"].format_help()
@@ -95,10 +99,12 @@ def main(argv: list[str]) -> int:
             return cmd_init(args)
         if args.command == "import":
             return cmd_import(args)
+        if args.command == "resident":
+            return cmd_resident(args)
         if args.command == "serve":
             from .serve import serve
             return serve(args)
-        return cmd_build(args)
+        return cmd_build(args, runner)
     except BuildError as e:
         report(e.diagnostics)
         n = len(e.errors)
@@ -111,7 +117,9 @@ def main(argv: list[str]) -> int:
 
 def run() -> None:
     """The `policysite` command that `pip install .` makes: the same interface as build.py."""
-    exit_now(main(sys.argv[1:]))
+    from .handoff import hand_over
+    handed = hand_over(sys.argv[1:])                  # issue 19: to the resident builder, if one runs
+    exit_now(main(sys.argv[1:]) if handed is None else handed)
 
 
 def exit_now(status: int) -> None:
@@ -132,9 +140,11 @@ def report(diagnostics: list[Diagnostic], quiet: bool = False) -> None:
         print(d.format(), file=sys.stderr)
 
 
-def cmd_build(args) -> int:
+def cmd_build(args, runner=None) -> int:
+    """`runner`: the resident builder's (resident.py), which builds with the state it keeps."""
     seen: dict = {}                                     # the config and inputs' metadata, reused by the build
-    laps = [("start-up", time.perf_counter() - PROCESS_START)]     # for --timings
+    since = PROCESS_START if runner is None else time.perf_counter()
+    laps = [("start-up", time.perf_counter() - PROCESS_START)] if runner is None else []    # for --timings
     if not args.no_cache and not args.verbose:
         from .stamp import up_to_date
         start = time.perf_counter()
@@ -142,7 +152,7 @@ def cmd_build(args) -> int:
         laps.append(("build stamp", time.perf_counter() - start))
         if done is not None:                            # nothing changed since the last build
             if args.timings:
-                _print_timings(laps)
+                _print_timings(laps, since)
             if not args.quiet:
                 for w in done.get("warnings", []):
                     print(w, file=sys.stderr)
@@ -152,28 +162,55 @@ def cmd_build(args) -> int:
                       f"→ {done['out_dir']}")
             return 0
     start = time.perf_counter()
-    if "config" in seen:                 # OpenCC's dictionaries load on another core while the build starts
-        from .script import preload
-        preload(seen["config"]["scripts.traditional"], seen["config"].path_of("scripts.phrases"))  # issue 14
-    from .pipeline import build
-    laps.append(("imports", time.perf_counter() - start))
-    result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,
-                   inputs=seen.get("inputs"), freeze=True)
+    if runner is None:
+        if "config" in seen:             # OpenCC's dictionaries load on another core while the build starts
+            from .script import preload
+            preload(seen["config"]["scripts.traditional"], seen["config"].path_of("scripts.phrases"))  # issue 14
+        from .pipeline import build
+        laps.append(("imports", time.perf_counter() - start))
+        result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,
+                       inputs=seen.get("inputs"), freeze=True)
+    else:                                # issue 19: in the resident builder, with its state (resident.py)
+        from .pipeline import BuildRequest
+        result = runner(BuildRequest(args.config, args.out, args.drafts, not args.no_cache, args.jobs,
+                                     inputs=seen.get("inputs"), say=lambda text: print(text, file=sys.stderr)),
+                        laps)
     report(result.warnings, args.quiet)
     if args.timings:
-        _print_timings(laps + result.timings)
+        _print_timings(laps + result.timings, since)
     if args.verbose:
         for p in sorted(result.pages):
             print(f"  {p}")
     if not args.quiet:
         print(result.summary())
+    if runner is None and not args.no_cache and "inputs" in seen:
+        from . import handoff
+        if handoff.supported() and handoff.wanted() != "0":
+            from . import resident
+            if handoff.wanted() == "1" or len(result.site.policies) >= resident.MIN_POLICIES:
+                resident.start(args.config)               # issue 19: the next build is handed to it
     return 0
 
 
-def _print_timings(laps: list[tuple[str, float]]) -> None:
+def cmd_resident(args) -> int:
+    """issue 19: the resident builder of a site (policysite/resident.py): is one running, or end it."""
+    from . import handoff
+    from .resident import MIN_POLICIES
+    if not handoff.supported():
+        print("There is no resident builder on this system (it needs Linux): every build runs in its own process.")
+        return 0
+    argv = ["resident", "--stop"] if args.stop else ["resident"]
+    if handoff.send(argv, str(args.config)) is None:
+        print(f"No resident builder runs for this site. A build of a site of {MIN_POLICIES} policies or more "
+              f"starts one ({handoff.ENV}=1: for any site; {handoff.ENV}=0: never).")
+    return 0
+
+
+def _print_timings(laps: list[tuple[str, float]], since: float) -> None:
     for phase, seconds in laps:
         print(f"  {phase:<32}{seconds:>7.3f} s")
-    print(f"  {'in all, since start-up':<32}{time.perf_counter() - PROCESS_START:>7.3f} s")
+    where = "since start-up" if since == PROCESS_START else "in the resident builder"
+    print(f"  {'in all, ' + where:<32}{time.perf_counter() - since:>7.3f} s")
 
 
 TEMPLATE = """---

@@ -209,6 +209,11 @@ class BuildRequest:
     # after it: the preview server publishes the pages first and the search index a moment later.
     defer: tuple = ()
     cancel: object = None                 # a threading.Event: set, the build stops (outputs.Cancelled)
+    # issue 19: a list, and the build appends what is left once the output is published (saving
+    # the state and the stamp) instead of doing it, for the resident builder to do once its
+    # client has its answer. The output's marker changes with every build, so a state saved
+    # late, or never (the process killed), only makes the next build check more.
+    finish: list | None = None
 
 
 # --- stages ------------------------------------------------------------------------
@@ -532,16 +537,23 @@ def run(request: BuildRequest, state: State | None = None,
     # that is 40 ms of pickling off the way from a save to the page (issue 19).
     to_save = use_cache and (not unchanged or not state.saved)
     new_state.saved = not to_save
-    if to_save and not later:
-        save_state(cache_dir, new_state)
-        new_state.saved = True
     result = BuildResult(site, list(fps), stats, diag.warnings, 0.0, writer.out_dir, rendered=rendered,
                          timings=timings, written=list(writer.written), deferred=len(later))
-    if use_cache and taken and not later:    # (a build that left work for later is not up to date)
-        stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
-                     {"policies": len(site.policies), "pages": result.html_pages,
-                      "warnings": [w.format() for w in diag.warnings]})
-    lap("save cache state")
+
+    def finish() -> None:
+        if to_save and not later:
+            save_state(cache_dir, new_state)
+            new_state.saved = True
+        if use_cache and taken and not later:    # (a build that left work for later is not up to date)
+            stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
+                         {"policies": len(site.policies), "pages": result.html_pages,
+                          "warnings": [w.format() for w in diag.warnings]})
+        lap("save cache state")
+
+    if request.finish is None:
+        finish()
+    else:
+        request.finish.append(finish)
     result.seconds = time.perf_counter() - start
     return result, new_state
 

@@ -13,6 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+# Builds in tests run in their own process; tests/test_resident.py turns the resident builder on
+# for its own (issue 19: it would otherwise start for a site of 200 policies or more).
+os.environ["POLICYSITE_RESIDENT"] = "0"
 
 from policysite.pipeline import build  # noqa: E402
 

@@ -1,0 +1,223 @@
+"""The resident builder (issue 19, policysite/resident.py and handoff.py), through the real
+command line: a build after an edit is handed to a process that stays, and the output, the
+messages and the exit status are what a build in the command's own process gives.
+
+Each test has its own socket folder (TMPDIR) and ends its builder. The builder is started by
+the first build (POLICYSITE_RESIDENT=1: for any site, however small); the tests wait for it by
+asking it (`build.py resident`), not by sleeping.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, Project, tree
+from policysite import handoff
+
+pytestmark = pytest.mark.skipif(not handoff.supported(), reason="the resident builder needs Linux")
+
+HANDED = "handed to the resident builder"
+BODY = "## 一、总则\n\n第{n}号政策的正文。\n\n## 二、联系我们\n\n请来信。\n"
+
+
+def env(tmp: Path, **extra) -> dict:
+    e = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    e.update({"TMPDIR": str(tmp), handoff.ENV: "1", handoff.IDLE_ENV: "120", **extra})
+    return e
+
+
+def run(project: Project, e: dict, *args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(ROOT / "build.py"), *args], cwd=project.root, env=e,
+                          capture_output=True, text=True, timeout=120)
+
+
+def running(project: Project, e: dict, timeout: float = 30.0) -> None:
+    """Until the builder answers (it warms up after the build that started it)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if "runs (process" in run(project, e, "resident").stdout:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the resident builder did not start")
+
+
+@pytest.fixture
+def site(project, tmp_path):
+    sockets = tmp_path / "sockets"
+    sockets.mkdir()
+    e = env(sockets)
+    for n in range(3):
+        project.policy(f"p{n}.md", BODY.format(n=n), title=f"政策{n}")
+    first = run(project, e)
+    assert first.returncode == 0, first.stderr
+    running(project, e)
+    yield project, e
+    run(project, e, "resident", "--stop")
+
+
+def fresh_build(project: Project, tmp_path: Path) -> dict:
+    """The same sources built from nothing, in a process of its own, without the builder."""
+    copy = tmp_path / "fresh"
+    shutil.copytree(project.root, copy, ignore=shutil.ignore_patterns("public", ".public*", ".cache"))
+    proc = subprocess.run([sys.executable, str(ROOT / "build.py"), "--no-cache"], cwd=copy,
+                          env={**os.environ, handoff.ENV: "0"}, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return pages(copy / "public")
+
+
+def pages(out: Path) -> dict:
+    """Every file but the marker, whose token hashes the build's fingerprints (tests/test_search.py)."""
+    return {k: v for k, v in tree(out).items() if k != ".policysite"}
+
+
+def test_an_edit_is_built_by_the_resident_builder_and_gives_the_same_site(site, tmp_path):
+    project, e = site
+    project.policy("p1.md", BODY.format(n=1) + "\n新增的一段：常驻构建。\n", title="政策1")
+    proc = run(project, e, "--timings")
+    assert proc.returncode == 0, proc.stderr
+    assert HANDED in proc.stdout and "Built 3 policies" in proc.stdout, proc.stdout
+    assert "常驻构建" in (project.out / "p1" / "index.html").read_text("utf-8")
+    assert pages(project.out) == fresh_build(project, tmp_path)
+    # a new policy, and one removed, the same way
+    project.policy("p7.md", BODY.format(n=7), title="政策7")
+    (project.root / "policies" / "p0.md").unlink()
+    proc = run(project, e, "--timings")
+    assert proc.returncode == 0 and HANDED in proc.stdout, proc.stdout + proc.stderr
+    assert pages(project.out) == fresh_build(project, tmp_path / "2")
+
+
+def test_what_it_prints_is_what_the_command_line_prints(site):
+    project, e = site
+    alone = {**e, handoff.ENV: "0"}
+    # a warning (an unknown field) replayed by both
+    project.policy("p2.md", BODY.format(n=2), title="政策2", colour="red")
+    handed = run(project, e)
+    project.policy("p2.md", BODY.format(n=2) + "\n再改一处。\n", title="政策2", colour="red")
+    own = run(project, alone)
+    assert handed.returncode == own.returncode == 0
+    assert "colour" in handed.stderr and handed.stderr == own.stderr
+    # a usage error: the same message and exit status 2
+    bad_handed, bad_own = run(project, e, "--jobs", "many"), run(project, alone, "--jobs", "many")
+    assert bad_handed.returncode == bad_own.returncode == 2
+    assert bad_handed.stderr == bad_own.stderr and "--jobs" in bad_handed.stderr
+
+
+def test_bad_input_is_reported_with_the_previous_output_kept_then_recovers(site):
+    project, e = site
+    before = tree(project.out)
+    project.write("p1.md", """
+        ---
+        title: 政策1
+        issuer: 测试市人民政府
+        effective: 2024-13-45
+        version: "1.0"
+        ---
+        正文。
+        """)
+    (project.root / "policies" / "p2.md").write_text("---\ntitle: [unclosed\n---\n正文。\n", "utf-8")
+    proc = run(project, e)
+    assert proc.returncode == 1
+    assert "p1.md" in proc.stderr and "effective" in proc.stderr, proc.stderr
+    assert "p2.md" in proc.stderr                              # every problem in one run
+    assert "the previous output was left as it was" in proc.stderr
+    assert tree(project.out) == before
+    project.policy("p1.md", BODY.format(n=1) + "\n修好了。\n", title="政策1")
+    project.policy("p2.md", BODY.format(n=2), title="政策2")
+    proc = run(project, e, "--timings")
+    assert proc.returncode == 0 and HANDED in proc.stdout, proc.stdout + proc.stderr
+    assert "修好了" in (project.out / "p1" / "index.html").read_text("utf-8")
+
+
+def test_a_build_by_another_process_in_between_is_taken_into_account(site, tmp_path):
+    project, e = site
+    project.policy("p1.md", BODY.format(n=1) + "\n第一次修改。\n", title="政策1")
+    assert run(project, {**e, handoff.ENV: "0"}).returncode == 0          # built (and state saved) without it
+    project.policy("p1.md", BODY.format(n=1), title="政策1")               # back as the builder last saw it
+    proc = run(project, e, "--timings")
+    assert proc.returncode == 0 and HANDED in proc.stdout, proc.stdout + proc.stderr
+    assert "第一次修改" not in (project.out / "p1" / "index.html").read_text("utf-8")
+    assert pages(project.out) == fresh_build(project, tmp_path)
+
+
+def test_another_environment_builds_in_its_own_process(site):
+    project, e = site
+    project.policy("p1.md", BODY.format(n=1) + "\n另一处。\n", title="政策1")
+    proc = run(project, {**e, "POLICYSITE_MARKDOWN_BUDGET": "29"}, "--timings")
+    assert proc.returncode == 0, proc.stderr
+    assert HANDED not in proc.stdout and "imports" in proc.stdout, proc.stdout
+    assert "另一处" in (project.out / "p1" / "index.html").read_text("utf-8")
+
+
+def test_only_its_user_can_reach_it_and_it_can_be_stopped(site):
+    project, e = site
+    sockets = Path(e["TMPDIR"]) / f"policysite-{os.getuid()}"
+    assert stat.S_IMODE(sockets.stat().st_mode) == 0o700
+    (sock,) = sockets.glob("*.sock")
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+    stopped = run(project, e, "resident", "--stop")
+    assert "has ended" in stopped.stdout
+    end = time.monotonic() + 10
+    while sock.exists() and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not sock.exists()
+    assert "No resident builder" in run(project, e, "resident").stdout
+    project.policy("p1.md", BODY.format(n=1) + "\n停了以后。\n", title="政策1")
+    proc = run(project, e, "--timings")                         # built here, and a new builder started
+    assert proc.returncode == 0 and HANDED not in proc.stdout
+    assert "停了以后" in (project.out / "p1" / "index.html").read_text("utf-8")
+    running(project, e)                                          # (the fixture ends it)
+
+
+def test_a_builder_whose_engine_changed_refuses_and_ends(project, tmp_path, monkeypatch):
+    """In this process: a request to a builder whose engine is not the one on disk (its code
+    was edited after it started) is refused, and the builder ends."""
+    from policysite.resident import Resident
+    project.policy("p1.md", BODY.format(n=1), title="政策1")
+    config = os.path.realpath(project.root / "config.toml")
+    resident = Resident(Path(config))
+    resident.engine = "another engine"
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    with ours, theirs:
+        monkeypatch.chdir(project.root)
+        ours.sendall(handoff.request(["build"], config))
+        resident.handle(theirs)
+        reply = ours.recv(1024)
+    assert reply[:1] == b"r" and b"the engine changed" in reply
+    assert resident.running is False
+
+
+def test_plain_builds_only_are_handed_over():
+    assert handoff.config_of([]) == "config.toml"
+    assert handoff.config_of(["build", "--config", "site/config.toml", "-q"]) == "site/config.toml"
+    assert handoff.config_of(["--config=site/c.toml", "--out", "x", "--drafts", "--timings", "-j", "2"]) == "site/c.toml"
+    for argv in (["serve"], ["--no-cache"], ["-v"], ["--verbose"], ["-h"], ["new", "x"], ["check", "--conversions"],
+                 ["--config"], ["init", "d"], ["import", "f.html"], ["resident"]):
+        assert handoff.config_of(argv) is None, argv
+
+
+def test_the_pagefind_service_makes_the_files_the_command_line_makes(sample_site, tmp_path):
+    from policysite.outputs import search
+    exe = search.executable()
+    if exe is None:
+        pytest.skip("no Pagefind binary")
+    service = search.Service(exe)
+    try:
+        site = sample_site / "elder"
+        assert search._pagefind(exe, site, tmp_path / "cli") is None
+        assert service.index(site, tmp_path / "service") is None
+        assert service.index(site, tmp_path / "again") is None          # the same process, once more
+
+        def files(b: Path) -> dict:
+            return search.canonical({p.relative_to(b).as_posix(): p.read_bytes() for p in sorted(b.rglob("*"))
+                                     if p.is_file()})
+        assert files(tmp_path / "cli") == files(tmp_path / "service") == files(tmp_path / "again")
+    finally:
+        service.close()
