@@ -46,10 +46,10 @@ ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 CPU: list[float] = []      # user+sys seconds of each measured build, in order (the machine is shared)
 
 
-def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
+def measure(cmd: list[str], cwd: Path, env: dict | None = None) -> tuple[float, float, str]:
     """(seconds, peak RSS in MB of the largest process, stdout); CPU time appended to CPU."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env or ENV)
     out = proc.stdout.read()
     err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
@@ -60,9 +60,26 @@ def measure(cmd: list[str], cwd: Path) -> tuple[float, float, str]:
     return seconds, usage.ru_maxrss / 1024, out.decode()
 
 
-def ours(site: Path, out: Path, *args: str) -> tuple[float, float, str]:
+def ours(site: Path, out: Path, *args: str, alone: bool = False) -> tuple[float, float, str]:
+    """One build. `alone`: in its own process, not handed to the resident builder (issue 19)."""
     return measure([sys.executable, str(REPO / "build.py"), "--config", str(site / "config.toml"),
-                    "--out", str(out), "--quiet", *args], site)
+                    "--out", str(out), "--quiet", *args], site, {**ENV, "POLICYSITE_RESIDENT": "0"} if alone else None)
+
+
+def resident(site: Path, *args: str) -> str:
+    """What `build.py resident` says of this site's resident builder (issue 19)."""
+    return subprocess.run([sys.executable, str(REPO / "build.py"), "resident", "--config", str(site / "config.toml"),
+                           *args], capture_output=True, text=True, env=ENV).stdout.strip()
+
+
+def resident_up(site: Path, timeout: float = 60.0) -> bool:
+    """Until the resident builder that the last build started answers (it warms up first)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if "runs (process" in resident(site):
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def pages_of(out: Path) -> int:
@@ -184,11 +201,14 @@ def main() -> int:
     pages = pages_of(out)
     shutil.rmtree(out, ignore_errors=True)
     results["fill"] = (*ours(site, out)[:2], "")        # fills .cache (a cold build that also saves it)
+    # (and, at 200 policies or more, starts the resident builder: policysite/resident.py)
     time.sleep(2.1)                                    # sources older than the stamp's racy window
-    ours(site, out)                                    # records a stamp that can be trusted
+    ours(site, out, alone=True)                        # records a stamp that can be trusted
+    up = resident_up(site)
     CPU.clear()
     results["nochange"] = repeated([ours(site, out) for _ in range(REPEAT)])
     cpu_nochange = statistics.median(CPU)
+    results["nochange-alone"] = repeated([ours(site, out, alone=True) for _ in range(REPEAT)])
     touched = []
     for _ in range(3):                                 # every file touched, no text changed (a git checkout)
         time.sleep(1)
@@ -204,12 +224,24 @@ def main() -> int:
         edits.append(ours(site, out))
     results["edit"] = repeated(edits)
     cpu_edit = statistics.median(CPU)
+    edits = []
+    for i in range(REPEAT):                            # the same, each build in its own process
+        time.sleep(1)
+        corpus.edit_one(site, 5 + 97 * i)
+        edits.append(ours(site, out, alone=True))
+    results["edit-alone"] = repeated(edits)
+    said = resident(site) if up else "not started"
+    rss_resident = said.split("peak memory ")[1].split(" MB")[0] if "peak memory " in said else "?"
+    resident(site, "--stop")
     print(f"Pages: {pages} HTML pages ({pages / args.policies:.1f} per policy)\n")
     print(f"{'measurement':<40}{'seconds':>9}{'peak RSS':>11}{'target':>10}   spread")
     labels = {"cold": "cold build (--no-cache)", "fill": "cold build, filling .cache",
               "nochange": f"rebuild, nothing changed ({REPEAT}×)",
+              "nochange-alone": "  the same, in its own process",
               "touched": "rebuild, every file touched (3×)",
-              "edit": f"rebuild after editing one policy ({REPEAT}×)"}
+              "edit": f"rebuild after editing one policy ({REPEAT}×)",
+              "edit-alone": "  the same, in its own process"}
+    TARGETS.update({"nochange-alone": TARGETS["nochange"], "edit-alone": TARGETS["edit"]})
     for key, label in labels.items():
         seconds, rss, spread = results[key]
         target = TARGETS.get(key)
@@ -218,6 +250,8 @@ def main() -> int:
     print(f"{'CPU (user+sys), nothing changed':<40}{cpu_nochange:>9.3f}")
     print(f"{'CPU (user+sys), one-policy edit':<40}{cpu_edit:>9.3f}")
     print(f"{'pages per second (cold)':<40}{pages / results['cold'][0]:>9.0f}")
+    print(f"{'resident builder, peak RSS':<40}{rss_resident:>9} MB   (the rebuilds above are handed to it;"
+          f" 'own process': {'POLICYSITE_RESIDENT=0'})")
     print("(repeated runs: the median, with the largest peak RSS; target column: measured ÷ target,\n"
           " at most 1.00 meets it; peak RSS target 300 MB)")
     if not args.no_serve:
