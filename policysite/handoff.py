@@ -27,7 +27,7 @@ ENV = "POLICYSITE_RESIDENT"                 # 0: never; 1: for any site; unset: 
 IDLE_ENV = "POLICYSITE_RESIDENT_IDLE"
 # The environment a build reads (directly or through the libraries it drives): a client whose
 # values differ builds in its own process.
-ENV_KEYS = ("TZ", "PAGEFIND_BINARY_PATH", "SOURCE_DATE_EPOCH")
+ENV_KEYS = ("TZ", "SOURCE_DATE_EPOCH")
 ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
 # build options that a resident builder runs as the command line would (with their values)
 _FLAGS = {"-q", "--quiet", "--drafts", "--timings"}
@@ -50,8 +50,9 @@ def identity() -> list[str]:
     """What a client and its builder must share: the Python, the engine's folder, and the
     environment the build reads (the engine's code the builder checks itself)."""
     env = sorted(f"{k}={v}" for k, v in os.environ.items()
-                 if (k in ENV_KEYS or k.startswith("POLICYSITE_")) and k not in (ENV, IDLE_ENV))
-    return [sys.executable, sys.version, ENGINE_DIR, *env]
+                 if (k in ENV_KEYS or k.startswith(("POLICYSITE_", "PAGEFIND_"))) and k not in (ENV, IDLE_ENV))
+    groups = ",".join(map(str, sorted({os.getgid(), *os.getgroups()})))   # who may read what it writes
+    return [sys.executable, sys.version, ENGINE_DIR, groups, *env]
 
 
 def socket_path(config: str) -> str | None:
@@ -106,7 +107,10 @@ def config_of(argv: list[str]) -> str | None:
 
 def request(argv: list[str], config: str) -> bytes:
     import time
-    fields = [PROTOCOL, os.getcwd(), os.path.realpath(config), repr(time.monotonic()), *identity(), "", *argv]
+    mask = os.umask(0o022)
+    os.umask(mask)                                   # the files it writes get this command's umask
+    fields = [PROTOCOL, os.getcwd(), os.path.realpath(config), repr(time.monotonic()), oct(mask), *identity(), "",
+              *argv]
     return frame(b"q", "\0".join(fields).encode("utf-8", "surrogateescape"))
 
 
@@ -141,7 +145,7 @@ def send(argv: list[str], config: str) -> int | None:
         sock.sendall(request(argv, config))
         return _answer(sock)
     except (OSError, Refused):
-        return None                       # none there, or it would not: nothing was built
+        return None                       # none there, or it would not (before it accepted): nothing was built
     except KeyboardInterrupt:
         return 130                        # the connection closes: the builder calls the build off
     finally:
@@ -151,7 +155,18 @@ def send(argv: list[str], config: str) -> int | None:
 def _answer(sock) -> int:
     buffer = b""
     accepted = False
+    failed = False                        # this command's own output could not be written
     out, err = sys.stdout, sys.stderr
+
+    def put(stream, payload: bytes) -> None:
+        nonlocal failed
+        if failed:
+            return
+        try:
+            stream.write(payload.decode("utf-8", "replace"))
+            stream.flush()
+        except (OSError, ValueError):
+            failed = True                 # (a full disk, a closed pipe): the build goes on there
     while True:
         while len(buffer) >= 5 and len(buffer) >= 5 + int.from_bytes(buffer[1:5], "big"):
             kind, size = buffer[:1], int.from_bytes(buffer[1:5], "big")
@@ -161,13 +176,11 @@ def _answer(sock) -> int:
             elif kind == b"r":
                 raise Refused(payload.decode("utf-8", "replace"))
             elif kind == b"o":
-                out.write(payload.decode("utf-8", "replace"))
-                out.flush()
+                put(out, payload)
             elif kind == b"e":
-                err.write(payload.decode("utf-8", "replace"))
-                err.flush()
+                put(err, payload)
             elif kind == b"s":
-                return int(payload)
+                return int(payload) or (1 if failed else 0)
         try:
             chunk = sock.recv(1 << 16)
         except OSError:
@@ -177,8 +190,7 @@ def _answer(sock) -> int:
                 raise Refused("the resident builder ended")     # (it was ending: idle, or its engine changed)
             # It ended in the middle of the build (killed): the output is as it was, or as it
             # published it; the next build checks either way.
-            err.write(f"error: the resident builder stopped during the build; build again "
-                      f"(or without it: {ENV}=0 python build.py)\n")
-            err.flush()
+            put(err, f"error: the resident builder stopped during the build; build again "
+                     f"(or without it: {ENV}=0 python build.py)\n".encode())
             return 1
         buffer += chunk

@@ -545,9 +545,14 @@ def run(request: BuildRequest, state: State | None = None,
             save_state(cache_dir, new_state)
             new_state.saved = True
         if use_cache and taken and not later:    # (a build that left work for later is not up to date)
-            stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
-                         {"policies": len(site.policies), "pages": result.html_pages,
-                          "warnings": [w.format() for w in diag.warnings]})
+            # under the build lock, and only while the output is the one this build published: a
+            # build that ran in between (the resident builder saves this after its client has its
+            # answer) must not be taken for this one
+            with BuildLock(writer.out_dir.resolve(), None):
+                if stamp.marker_id(writer.out_dir) == marker:
+                    stamp.record(cfg, writer.out_dir, request.drafts, cache_dir, started, taken,
+                                 {"policies": len(site.policies), "pages": result.html_pages,
+                                  "warnings": [w.format() for w in diag.warnings]})
         lap("save cache state")
 
     if request.finish is None:

@@ -94,6 +94,7 @@ class Resident:
         self.cache_dir = self.config_path.parent / pipeline.CACHE_DIR
         self.running = True
         self.commands = 0
+        self.finish_failed = False
         self.idle = IDLE_SECONDS
         self.config_id = self._config_id()
 
@@ -161,10 +162,14 @@ class Resident:
             return
         conn.settimeout(None)
         fields = data.decode("utf-8", "surrogateescape").split("\0")
-        if len(fields) < 4 or fields[0] != handoff.PROTOCOL:
+        if len(fields) < 5 or fields[0] != handoff.PROTOCOL:
             return send(b"r", b"another version")
         cwd, config, sent = fields[1], fields[2], fields[3]
-        rest = fields[4:]
+        try:
+            mask = int(fields[4], 8) & 0o777
+        except ValueError:
+            return send(b"r", b"not a request")
+        rest = fields[5:]
         split = rest.index("") if "" in rest else len(rest)
         identity, argv = rest[:split], rest[split + 1:]
         if argv[:1] == ["resident"]:                                  # resident --status / --stop
@@ -196,10 +201,16 @@ class Resident:
             handed = 0.0
         out, err = sys.stdout, sys.stderr
         sys.stdout, sys.stderr = _Stream(send, b"o"), _Stream(send, b"e")
+        umask = os.umask(mask)                     # the files are made as the command's own process makes them
         try:
             os.chdir(cwd)
             from . import cli
             status = cli.main(argv, runner=lambda request, laps: self.run(request, laps, cancel, finish, handed))
+            if finish and self.finish_failed:      # the last save failed: this one is said to the client
+                for step in finish:
+                    step()
+                finish.clear()
+                self.finish_failed = False
         except SystemExit as e:                             # argparse: a usage error (already printed)
             status = e.code if isinstance(e.code, int) else 2
         except BaseException:                               # noqa: BLE001 - said to the client; the builder goes on
@@ -207,6 +218,7 @@ class Resident:
             traceback.print_exc()
             status = 1
         finally:
+            os.umask(umask)
             sys.stdout, sys.stderr = out, err
             os.chdir("/")
         send(b"s", str(status).encode())
@@ -214,8 +226,14 @@ class Resident:
             conn.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass
-        for step in finish:                          # the state and the stamp, once the client has its answer
-            step()
+        umask = os.umask(mask)
+        try:
+            for step in finish:                      # the state and the stamp, once the client has its answer
+                step()
+        except Exception:                            # noqa: BLE001 - (a full disk): the next command saves in
+            self.finish_failed = True                # front of its answer, so that it is told, as in its own process
+        finally:
+            os.umask(umask)
         if finish:
             self.state_id = self._state_file_id()
         self._tidy()
@@ -302,22 +320,23 @@ def main(config: str) -> None:
     path = handoff.socket_path(config)
     if path is None:
         return
+    import fcntl
+    try:                                     # held while it lives: one builder per site, however many start
+        lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return                               # another one is starting or running
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
+        try:
+            os.unlink(path)                  # (left by a builder that was killed: no builder holds the lock)
+        except FileNotFoundError:
+            pass
         listener.bind(path)
+        os.chmod(path, 0o600)
+        listener.listen(8)                   # a client that comes while it warms up waits for it
     except OSError:
-        try:                                 # one running already, or a socket left by one killed
-            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            probe.connect(path)
-            probe.close()
-            return
-        except OSError:
-            try:
-                os.unlink(path)
-                listener.bind(path)
-            except OSError:
-                return
-    os.chmod(path, 0o600)
+        return
     bound = os.stat(path).st_ino
     try:
         gc.set_threshold(100_000, 50, 50)                  # as the command line (cli.py)
@@ -326,7 +345,6 @@ def main(config: str) -> None:
             idle = float(os.environ.get(handoff.IDLE_ENV) or IDLE_SECONDS)
         except ValueError:
             idle = IDLE_SECONDS
-        listener.listen(8)
         resident.warm()
         resident.serve(listener, idle)
     finally:

@@ -221,3 +221,147 @@ def test_the_pagefind_service_makes_the_files_the_command_line_makes(sample_site
         assert files(tmp_path / "cli") == files(tmp_path / "service") == files(tmp_path / "again")
     finally:
         service.close()
+
+
+# --- what the review of the first version found (each reproduced, then fixed) ----------------
+
+def test_a_pagefind_service_that_stops_answering_holds_nothing(tmp_path, monkeypatch):
+    """A service that never answers is given up after its deadline, or at once when the build
+    is called off, and killed: neither the build nor the resident builder waits for ever."""
+    import threading
+    from policysite.outputs import search
+    mute = tmp_path / "mute-pagefind"
+    mute.write_text("#!/bin/sh\nexec sleep 600\n")
+    mute.chmod(0o755)
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.html").write_text("<html lang=\"zh-cn\"><body><main>隐私</main></body></html>", "utf-8")
+    service = search.Service(mute)
+    monkeypatch.setattr(search.Service, "DEADLINE", 0.3)
+    start = time.monotonic()
+    assert service.index(site, tmp_path / "b1") is False
+    assert time.monotonic() - start < 10 and service.proc is None       # killed
+    cancel = threading.Event()
+    threading.Timer(0.1, cancel.set).start()
+    monkeypatch.setattr(search.Service, "DEADLINE", 60.0)
+    start = time.monotonic()
+    assert service.index(site, tmp_path / "b2", cancel) is False
+    assert time.monotonic() - start < 10 and service.proc is None
+
+
+def test_pagefind_options_of_the_command_line_are_never_lost(tmp_path, monkeypatch):
+    """PAGEFIND_* variables and a pagefind.yml are read by Pagefind's command line, not by its
+    service: with either, the index is made by the command line; and such a client is not handed
+    to a builder whose variables differ."""
+    from policysite.outputs import search
+
+    class Refusing:
+        def index(self, *a, **k):
+            raise AssertionError("the service was used")
+    monkeypatch.setattr(search, "SERVICE", Refusing())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PAGEFIND_FORCE_LANGUAGE", "en")
+    assert search._configured()
+    before = handoff.identity()
+    monkeypatch.delenv("PAGEFIND_FORCE_LANGUAGE")
+    assert handoff.identity() != before
+    assert not search._configured()
+    (tmp_path / "pagefind.yml").write_text("force_language: en\n")
+    assert search._configured()
+
+
+def test_files_are_made_with_the_commands_umask(site):
+    project, e = site
+    project.policy("p1.md", BODY.format(n=1) + "\n权限。\n", title="政策1")
+    proc = subprocess.run([sys.executable, str(ROOT / "build.py"), "--timings"], cwd=project.root, env=e,
+                          capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o002))
+    assert proc.returncode == 0 and HANDED in proc.stdout, proc.stdout + proc.stderr
+    assert stat.S_IMODE((project.out / "p1" / "index.html").stat().st_mode) == 0o664
+
+
+def test_output_it_cannot_write_here_does_not_build_twice(site):
+    project, e = site
+    project.policy("p1.md", BODY.format(n=1) + "\n满了。\n", title="政策1")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, str(ROOT / "build.py")], cwd=project.root, env=e, stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    assert proc.returncode == 1
+    assert proc.stderr.count("warning [site.today]") == 1, proc.stderr     # built once, there
+    assert "满了" in (project.out / "p1" / "index.html").read_text("utf-8")
+
+
+def test_a_state_it_cannot_save_is_said_by_the_next_command_and_it_goes_on(site):
+    project, e = site
+    state = project.root / ".cache" / "policysite" / "state.pickle"
+    state.unlink()
+    state.mkdir()                                          # (a full disk, an unwritable folder)
+    project.policy("p1.md", BODY.format(n=1) + "\n一次。\n", title="政策1")
+    assert run(project, e).returncode == 0                 # its answer went before the save
+    project.policy("p1.md", BODY.format(n=1) + "\n两次。\n", title="政策1")
+    proc = run(project, e, "--timings")
+    assert proc.returncode == 1 and HANDED in proc.stdout and "state.pickle" in proc.stderr, proc.stdout + proc.stderr
+    assert "runs (process" in run(project, e, "resident").stdout      # it goes on
+    state.rmdir()
+    project.policy("p1.md", BODY.format(n=1) + "\n三次。\n", title="政策1")
+    proc = run(project, e)
+    assert proc.returncode == 0, proc.stderr
+    assert state.is_file()
+
+
+def builders_of(config: Path) -> list[int]:
+    found = []
+    for d in Path("/proc").iterdir():
+        try:
+            cmd = (d / "cmdline").read_bytes().decode("utf-8", "replace")
+        except OSError:
+            continue
+        if d.name.isdigit() and "policysite.resident import main" in cmd and str(config) in cmd:
+            found.append(int(d.name))
+    return found
+
+
+def test_two_builders_started_at_once_leave_one(project, tmp_path, monkeypatch):
+    from policysite import resident
+    sockets = tmp_path / "sockets"
+    sockets.mkdir()
+    e = env(sockets)
+    for k, v in e.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    project.policy("p1.md", BODY.format(n=1), title="政策1")
+    assert run(project, {**e, handoff.ENV: "0"}).returncode == 0
+    config = Path(os.path.realpath(project.root / "config.toml"))
+    try:
+        assert resident.start(config) and resident.start(config)
+        running(project, e)
+        end = time.monotonic() + 20
+        while len(builders_of(config)) > 1 and time.monotonic() < end:
+            time.sleep(0.05)
+        assert len(builders_of(config)) == 1
+    finally:
+        run(project, e, "resident", "--stop")
+
+
+def test_a_stamp_is_not_recorded_for_an_output_another_build_has_replaced(project, monkeypatch):
+    """The resident builder records its build's stamp after its client has its answer; a build
+    that published in between (with drafts, here) must not be taken for it."""
+    from policysite import pipeline
+    project.policy("p1.md", BODY.format(n=1), title="政策1")
+    project.policy("secret.md", BODY.format(n=9), title="草稿", status="draft")
+    config = project.root / "config.toml"
+    from policysite.config import load_config
+    from policysite.errors import Collector
+    cfg = load_config(config, Collector())
+    from policysite import stamp
+    monkeypatch.setenv(stamp.CLOCK_ENV, str(stamp.RACY_NS + 1_000_000_000))    # inputs older than the racy window
+    began = stamp.begin()
+    taken, _ = stamp.inputs_of(cfg)
+    later: list = []
+    pipeline.run(pipeline.BuildRequest(config, project.out, inputs=(began, taken), finish=later))
+    pipeline.build(config, project.out, drafts=True)                 # published in between
+    assert (project.out / "secret").is_dir()
+    for step in later:
+        step()
+    assert stamp.check(cfg, project.out, False, cfg.root / stamp.CACHE_DIR) is None
+    assert pipeline.build(config, project.out).rendered > 0           # the drafts' pages go
+    assert not (project.out / "secret").exists()

@@ -419,6 +419,10 @@ class Service:
     each message a JSON object, base64-encoded, ended by a comma, on stdin and stdout. One index
     at a time: a run that finds it busy (two shards of a cold build) uses the command line."""
 
+    # the longest one index may take (a shard of 64 policies: 2-3 s; the whole index of a site
+    # small enough to have one: less)
+    DEADLINE = 120.0
+
     def __init__(self, exe: Path):
         self.exe = exe
         self.proc: subprocess.Popen | None = None
@@ -431,7 +435,11 @@ class Service:
                                      stderr=subprocess.DEVNULL, env={**os.environ, "NO_COLOR": "1"})
         self.buffer = b""
 
-    def _ask(self, payload: dict) -> dict:
+    def _ask(self, payload: dict, deadline: float, cancel=None) -> dict:
+        """One message and its answer. OSError once `deadline` (time.monotonic) passes or the build
+        is called off: the caller kills the service (a service that stops answering must not
+        hold the build, and the resident builder with it, for ever)."""
+        import select
         self.sent += 1
         message = json.dumps({"message_id": self.sent, "payload": payload}).encode("utf-8")
         self.proc.stdin.write(base64.b64encode(message) + b",")
@@ -440,6 +448,12 @@ class Service:
         while True:
             end = self.buffer.find(b",")
             if end < 0:
+                if cancel is not None and cancel.is_set():
+                    raise OSError("called off")
+                if time.monotonic() > deadline:
+                    raise OSError("Pagefind's service did not answer in time")
+                if not select.select([fd], [], [], 0.05)[0]:
+                    continue
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
                     raise OSError("Pagefind's service ended")
@@ -457,20 +471,23 @@ class Service:
                 raise ValueError(reply.get("message") or "Pagefind's service refused a message")
             return reply
 
-    def index(self, site: Path, bundle: Path) -> str | None | bool:
+    def index(self, site: Path, bundle: Path, cancel=None) -> str | None | bool:
         """Index `site` into `bundle` as `pagefind --site … --output-path …` does. None, or what
-        went wrong; False when the service is busy or failed (then use the command line)."""
+        went wrong; False when the service is busy or failed, or took longer than DEADLINE (then
+        use the command line). `cancel` set: the service is stopped within 50 ms (False)."""
         if not self.lock.acquire(blocking=False):
             return False
+        deadline = time.monotonic() + self.DEADLINE
         try:
             if self.proc is None or self.proc.poll() is not None:
                 self._start()
-            index = self._ask({"type": "NewIndex", "config": {}})["index_id"]
+            index = self._ask({"type": "NewIndex", "config": {}}, deadline, cancel)["index_id"]
             try:
-                self._ask({"type": "AddDir", "index_id": index, "path": str(site)})
-                self._ask({"type": "WriteFiles", "index_id": index, "output_path": str(bundle)})
+                self._ask({"type": "AddDir", "index_id": index, "path": str(site)}, deadline, cancel)
+                self._ask({"type": "WriteFiles", "index_id": index, "output_path": str(bundle)}, deadline, cancel)
             finally:
-                self._ask({"type": "DeleteIndex", "index_id": index})
+                if self.proc is not None and self.proc.poll() is None:
+                    self._ask({"type": "DeleteIndex", "index_id": index}, deadline, cancel)
             return None if (bundle / "pagefind-entry.json").is_file() else False
         except (OSError, ValueError, KeyError, TypeError):
             self.close()
@@ -511,6 +528,15 @@ def keep_service() -> Service | None:
     return SERVICE
 
 
+def _configured() -> bool:
+    """Pagefind's command line reads options from PAGEFIND_* variables and from a pagefind.yml
+    (.yaml, .toml, .json) in its working folder, which the service does not: where there are
+    any, every index is made by the command line."""
+    if any(k.startswith("PAGEFIND_") and k != "PAGEFIND_BINARY_PATH" for k in os.environ):
+        return True
+    return any(os.path.exists(f"pagefind.{ext}") for ext in ("yml", "yaml", "toml", "json"))
+
+
 def _pagefind(exe: Path, site: Path, bundle: Path, cancel=None) -> str | None:
     """One Pagefind run (in a thread: the work is the subprocess's). None, or what went wrong.
     `cancel` (a threading.Event) set: the run is stopped within 20 ms."""
@@ -518,10 +544,12 @@ def _pagefind(exe: Path, site: Path, bundle: Path, cancel=None) -> str | None:
         return "called off"
     if not site.is_dir():
         return "no page to index"
-    if SERVICE is not None:
-        done = SERVICE.index(site, bundle)
+    if SERVICE is not None and not _configured():
+        done = SERVICE.index(site, bundle, cancel)
         if done is not False:
             return done
+        if cancel is not None and cancel.is_set():
+            return "called off"
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen([str(exe), "--site", str(site), "--output-path", str(bundle), "--silent"],
                                 stdout=log, stderr=log, env={**os.environ, "NO_COLOR": "1"})
