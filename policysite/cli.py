@@ -162,19 +162,17 @@ def cmd_build(args, runner=None) -> int:
                       f"→ {done['out_dir']}")
             return 0
     start = time.perf_counter()
+    if runner is None and "config" in seen:   # OpenCC's dictionaries load on another core while the build starts
+        from .script import preload
+        preload(seen["config"]["scripts.traditional"], seen["config"].path_of("scripts.phrases"))  # issue 14
+    from .pipeline import BuildRequest, run
     if runner is None:
-        if "config" in seen:             # OpenCC's dictionaries load on another core while the build starts
-            from .script import preload
-            preload(seen["config"]["scripts.traditional"], seen["config"].path_of("scripts.phrases"))  # issue 14
-        from .pipeline import build
         laps.append(("imports", time.perf_counter() - start))
-        result = build(args.config, args.out, drafts=args.drafts, use_cache=not args.no_cache, jobs=args.jobs,
-                       inputs=seen.get("inputs"), freeze=True)
-    else:                                # issue 19: in the resident builder, with its state (resident.py)
-        from .pipeline import BuildRequest
-        result = runner(BuildRequest(args.config, args.out, args.drafts, not args.no_cache, args.jobs,
-                                     inputs=seen.get("inputs"), say=lambda text: print(text, file=sys.stderr)),
-                        laps)
+    request = BuildRequest(args.config, args.out, args.drafts, not args.no_cache, args.jobs,
+                           inputs=seen.get("inputs"), freeze=runner is None,
+                           say=lambda text: print(text, file=sys.stderr))
+    # issue 19: in the resident builder, with the state it keeps (resident.py)
+    result = run(request)[0] if runner is None else runner(request, laps)
     report(result.warnings, args.quiet)
     if args.timings:
         _print_timings(laps + result.timings, since)

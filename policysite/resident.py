@@ -259,8 +259,7 @@ class Resident:
             self.state = None
             self.state_id = self._state_file_id()
         laps.append(("handed to the resident builder", handed))
-        result, state = pipeline.run(replace(request, cancel=cancel, finish=finish, freeze=False), self.state,
-                                     self.store)
+        result, state = pipeline.run(replace(request, cancel=cancel, finish=finish), self.state, self.store)
         self.state = state
         return result
 
@@ -337,7 +336,6 @@ def main(config: str) -> None:
         listener.listen(8)                   # a client that comes while it warms up waits for it
     except OSError:
         return
-    bound = os.stat(path).st_ino
     try:
         gc.set_threshold(100_000, 50, 50)                  # as the command line (cli.py)
         resident = Resident(config_path)
@@ -349,8 +347,7 @@ def main(config: str) -> None:
         resident.serve(listener, idle)
     finally:
         try:
-            if os.stat(path).st_ino == bound:              # (not the socket of a builder started since)
-                os.unlink(path)
+            os.unlink(path)                                # (no other builder: it holds the lock)
         except OSError:
             pass
         listener.close()
