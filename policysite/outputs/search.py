@@ -484,10 +484,22 @@ class Service:
             index = self._ask({"type": "NewIndex", "config": {}}, deadline, cancel)["index_id"]
             try:
                 self._ask({"type": "AddDir", "index_id": index, "path": str(site)}, deadline, cancel)
-                self._ask({"type": "WriteFiles", "index_id": index, "output_path": str(bundle)}, deadline, cancel)
+                # GetFiles, not WriteFiles: the service answers WriteFiles before its writes are
+                # done (tokio's File::write_all hands the bytes to a background thread, and the
+                # file is never flushed), so a file read at once may be empty or cut short;
+                # measured 2026-12-03, 5 bundles of 150 under load. The files in the answer are
+                # whole, and the same bytes the command line writes.
+                answer = self._ask({"type": "GetFiles", "index_id": index}, deadline, cancel)
             finally:
                 if self.proc is not None and self.proc.poll() is None:
                     self._ask({"type": "DeleteIndex", "index_id": index}, deadline, cancel)
+            root = bundle.resolve()
+            for item in answer["files"]:
+                path = (root / item["path"]).resolve()
+                if not path.is_relative_to(root) or path == root:
+                    raise ValueError(f"Pagefind's service named a file outside its bundle: {item['path']!r}")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(base64.b64decode(item["content"]))
             return None if (bundle / "pagefind-entry.json").is_file() else False
         except (OSError, ValueError, KeyError, TypeError):
             self.close()
