@@ -92,16 +92,52 @@ class Dependencies:
         raise ValueError(f"unknown dependency {dep!r}")
 
 
+# The last build's fingerprints of an output's specs, for a list of specs seen again (the page
+# plan, kept while the site's shape is the same: plan.plan_of): output name -> (the list, each
+# dependency's paths, each dependency's fingerprint, each path's fingerprint). Only the
+# dependencies are looked at again, ~1,000 instead of ~16,000 pages at 1,000 policies
+# (measured 2026-12-03: the pages' fingerprints 9-12 ms → ~2 ms).
+_LAST: dict[str, tuple] = {}
+
+
 def fingerprints(deps: Dependencies, specs: list[tuple[object, list]]) -> dict[str, str]:
     """out_path -> fingerprint, for each output's specs (`specs`: (output, [spec]) pairs)."""
     fps: dict[str, str] = {}
     known: dict[tuple, str] = {}              # each dependency's fingerprint, computed once
     for output, items in specs:
+        last = _LAST.get(output.name)
+        if last is not None and last[0] is items:
+            _, paths_of, dep_fps, path_fps = last
+            for dep, paths in paths_of.items():
+                fp = known.get(dep)
+                if fp is None:
+                    fp = known[dep] = deps.of(dep)
+                if dep_fps[dep] != fp:
+                    dep_fps[dep] = fp
+                    for path in paths:
+                        path_fps[path] = fp
+            fps.update(path_fps)
+            continue
+        if output.name != "pages":             # (the other outputs' lists are made anew by each build)
+            for spec, dep in zip(items, map(output.depends, items)):
+                fp = known.get(dep)
+                if fp is None:
+                    fp = known[dep] = deps.of(dep)
+                fps[spec.out_path] = fp
+            continue
+        paths_of: dict[tuple, list[str]] = {}
+        path_fps: dict[str, str] = {}
         for spec, dep in zip(items, map(output.depends, items)):
             fp = known.get(dep)
             if fp is None:
                 fp = known[dep] = deps.of(dep)
-            fps[spec.out_path] = fp
+            paths = paths_of.get(dep)
+            if paths is None:
+                paths = paths_of[dep] = []
+            paths.append(spec.out_path)
+            path_fps[spec.out_path] = fp
+        fps.update(path_fps)
+        _LAST[output.name] = (items, paths_of, {dep: known[dep] for dep in paths_of}, path_fps)
     return fps
 
 

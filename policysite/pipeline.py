@@ -33,7 +33,7 @@ from .config import Config, load_config
 from .errors import BuildError, Collector, Diagnostic
 from .load import discover, load_sources
 from .model import Site, build_site
-from .plan import check_paths, plan_index_of, plan_pages
+from .plan import check_paths, plan_of
 from .scaffold import misplaced_overrides
 from .render import DocStore, Renderer, precheck
 from .write import (BuildLock, OutputWriter, WriteStats, _spawn_rmtree, check_target, restore_interrupted,
@@ -247,9 +247,12 @@ def plan_phase(site: Site, diag: Collector, checked: dict | None = None) -> outp
     """The page plan, every output's specs, and the check that no two land on one path.
     `checked`: the paths of the last build that succeeded; the same paths need no check again
     (at 1,000 policies the check is ~30 ms of a 0.3 s edit)."""
-    plan = plan_pages(site)
-    ctx = outputs.Context(site, plan, plan_index_of(plan), out=diag)
-    ctx.specs = [(output, list(output.specs(ctx))) for output in outputs.registry()]
+    plan, index = plan_of(site)
+    ctx = outputs.Context(site, plan, index, out=diag)
+    # (a list an output gives is kept as it is: the pages' is the plan itself, which
+    # incremental.fingerprints knows again from the last build)
+    ctx.specs = [(output, items if isinstance(items := output.specs(ctx), list) else list(items))
+                 for output in outputs.registry()]
     made = [(spec.out_path, spec if output.parallel else output.name) for output, items in ctx.specs for spec in items]
     if not checked or len(made) > len(checked) or any(path not in checked for path, _ in made):
         check_paths(site, made, diag)

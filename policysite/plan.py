@@ -117,6 +117,35 @@ def plan_index_of(plan: list[PageSpec]) -> dict:
     return {(p.kind, p.variant, p.slug, p.version if p.kind in ("version", "changes") else None): p for p in plan}
 
 
+def shape_of(site: Site) -> tuple:
+    """Everything `plan_pages` reads: the variants, and each policy's slug, shown version and
+    versions with their locales (not their text, dates or titles: an edit of a policy's words
+    plans the same pages)."""
+    variants = site.variants
+    return (variants.locales, variants.modes, variants.default,
+            tuple((p.slug, p.shown.version, tuple(p.shown.locales),
+                   tuple((v.version, tuple(v.locales)) for v in p.versions)) for p in site.policies))
+
+
+# The last plan this process made, by its shape: a process that builds again and again (the
+# resident builder, the preview server) plans a site whose shape an edit did not change in
+# ~2 ms instead of ~30 (1,000 policies, 15,891 pages; measured 2026-12-03: plan_pages 19-24 ms,
+# plan_index_of 9-14 ms, shape_of 2-3 ms). The plan and its index are only read after this.
+_LAST: list = []
+
+
+def plan_of(site: Site) -> tuple[list[PageSpec], dict]:
+    """The page plan of the site and its index by page_key: the last one made, if the site
+    has its shape."""
+    shape = shape_of(site)
+    if _LAST and _LAST[0] == shape:
+        return _LAST[1], _LAST[2]
+    pages = plan_pages(site)
+    index = plan_index_of(pages)
+    _LAST[:] = [shape, pages, index]
+    return pages, index
+
+
 def check_paths(site: Site, made: list[tuple[str, object]], out: Collector) -> None:
     """Every output path belongs to one artifact, and none is a folder another one needs
     (`version: "index.html"` would put a folder where the policy's page is; `version: history`

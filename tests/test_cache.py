@@ -193,3 +193,72 @@ def test_a_cache_filled_from_another_directory_does_not_make_a_translation_a_dup
     assert proc.returncode == 0, proc.stderr
     assert "two policies" not in proc.stderr
     assert tree(project.out) == clean_build(project, tmp_path)
+
+
+def test_a_plan_and_fingerprints_kept_from_the_last_build_equal_fresh_ones(project):
+    """A process that builds again and again (the resident builder, the preview server) keeps
+    the last page plan while the site's shape is the same, and re-fingerprints only its
+    dependencies (plan.plan_of, incremental.fingerprints). After each kind of change, what it
+    kept must equal what a fresh process computes."""
+    from policysite import incremental, plan as plan_mod
+    from policysite.errors import Collector
+    from policysite.pipeline import load_phase, plan_phase
+
+    def fresh(site):
+        pages = plan_mod.plan_pages(site)
+        return pages, plan_mod.plan_index_of(pages)
+
+    def check(label):
+        site = load_phase(project.root / "config.toml", Collector(), False)
+        ctx = plan_phase(site, Collector())
+        pages, index = fresh(site)
+        assert ctx.plan == pages and ctx.index == index, label
+        deps = incremental.Dependencies(site, "g")
+        kept = incremental.fingerprints(deps, ctx.specs)
+        saved = dict(incremental._LAST)
+        incremental._LAST.clear()
+        try:
+            anew = incremental.fingerprints(incremental.Dependencies(site, "g"), ctx.specs)
+        finally:
+            incremental._LAST.update(saved)
+        assert kept == anew, label
+        return ctx, kept
+
+    for n in range(3):
+        project.policy(f"p{n}.md", BODY.format(n=n), title=f"政策{n}")
+    project.policy("multi/1.0.md", BODY.format(n=8), title="多版本", version='"1.0"', effective="2023-01-01")
+    first, fps0 = check("first build")
+    again, fps1 = check("nothing changed")
+    assert again.plan is first.plan and fps1 == fps0          # kept, not planned again
+
+    project.policy("p1.md", BODY.format(n=1) + "\n新增的一段。\n", title="政策1")
+    edited, fps2 = check("an edit of the words")
+    assert edited.plan is first.plan
+    pages = {p.out_path for p in first.plan}                  # (the search index reads every body too)
+    assert {p for p in pages if fps2[p] != fps1[p]} == {p.out_path for p in first.plan if p.slug == "p1"}
+
+    project.policy("multi/2.0.md", BODY.format(n=9), title="多版本", version='"2.0"', effective="2024-01-01")
+    versioned, _ = check("a new version")
+    assert versioned.plan is not first.plan
+    assert any(p.url == "multi/2.0/changes/" for p in versioned.plan)
+    project.policy("multi/3.0.md", BODY.format(n=10), title="多版本", version='"3.0"', effective="2026-12-01")
+    upcoming, _ = check("a new version, in force after today")
+    assert next(p for p in upcoming.plan if p.kind == "policy" and p.slug == "multi").version == "2.0"
+
+    project.policy("p2.en.md", "## General\n\nText.\n", title="Policy 2", lang="en")
+    translated, _ = check("a translation")
+    assert any(p.url.startswith("en/p2/") for p in translated.plan)
+
+    project.policy("multi/1.0.en.md", "## General\n\nText.\n", title="Multi", version='"1.0"',
+                   effective="2023-01-01", lang="en")
+    old_translated, _ = check("a translation of a version not shown")
+    assert any(p.url == "en/multi/1.0/" for p in old_translated.plan)
+
+    (project.root / "policies" / "p0.md").unlink()
+    project.policy("new.md", BODY.format(n=7), title="新政策")
+    moved, _ = check("a policy removed and another added")
+    assert not any(p.slug == "p0" for p in moved.plan) and any(p.slug == "new" for p in moved.plan)
+
+    project.config((project.root / "config.toml").read_text("utf-8").replace("2026-11-22", "2023-06-01"))
+    earlier, _ = check("another today: another version shown")
+    assert next(p for p in earlier.plan if p.kind == "policy" and p.slug == "multi").version == "1.0"
