@@ -149,6 +149,26 @@ def test_today_pinned_in_config_decides_current(project):
     assert text_of(project.page("t/").find(".//h1")) == "一"
 
 
+def test_relative_links_are_what_posixpath_relpath_gives():
+    """render.relative computes links without posixpath.relpath's abspath (a measured cost):
+    for every pair of site paths, odd ones included, it must give what relpath gives."""
+    import itertools
+    import posixpath
+
+    from policysite.render import relative
+    parts = ["", "privacy", "2.0", "zh-hant", "elder", "static", "a.css", ".", ".."]
+    paths = {"/".join(p) for n in (1, 2, 3) for p in itertools.product(parts, repeat=n)}
+    paths = sorted(p for p in paths if not p.startswith("/"))
+    for start, target in itertools.product(paths[::3], paths):
+        want_start = start.rstrip("/") or "."
+        if target.endswith("/") or target == "":
+            want = posixpath.relpath(target.rstrip("/") or ".", want_start)
+            want = "./" if want == "." else want + "/"
+        else:
+            want = posixpath.relpath(target, want_start)
+        assert relative(start, target + "#s") == want + "#s", (start, target)
+
+
 def test_links_are_relative_and_work_under_a_subpath(project):
     project.policy("a.md", "## 一\n\n见[乙](policy:b#s1)。\n")
     project.policy("b.md", title="乙")
