@@ -104,38 +104,30 @@ def fingerprints(deps: Dependencies, specs: list[tuple[object, list]]) -> dict[s
     """out_path -> fingerprint, for each output's specs (`specs`: (output, [spec]) pairs)."""
     fps: dict[str, str] = {}
     known: dict[tuple, str] = {}              # each dependency's fingerprint, computed once
+
+    def fp_of(dep) -> str:
+        fp = known.get(dep)
+        if fp is None:
+            fp = known[dep] = deps.of(dep)
+        return fp
+
     for output, items in specs:
         last = _LAST.get(output.name)
-        if last is not None and last[0] is items:
+        if last is not None and last[0] is items:          # the same list: its dependencies only
             _, paths_of, dep_fps, path_fps = last
             for dep, paths in paths_of.items():
-                fp = known.get(dep)
-                if fp is None:
-                    fp = known[dep] = deps.of(dep)
+                fp = fp_of(dep)
                 if dep_fps[dep] != fp:
                     dep_fps[dep] = fp
                     for path in paths:
                         path_fps[path] = fp
             fps.update(path_fps)
             continue
-        if output.name != "pages":             # (the other outputs' lists are made anew by each build)
-            for spec, dep in zip(items, map(output.depends, items)):
-                fp = known.get(dep)
-                if fp is None:
-                    fp = known[dep] = deps.of(dep)
-                fps[spec.out_path] = fp
-            continue
         paths_of: dict[tuple, list[str]] = {}
         path_fps: dict[str, str] = {}
         for spec, dep in zip(items, map(output.depends, items)):
-            fp = known.get(dep)
-            if fp is None:
-                fp = known[dep] = deps.of(dep)
-            paths = paths_of.get(dep)
-            if paths is None:
-                paths = paths_of[dep] = []
-            paths.append(spec.out_path)
-            path_fps[spec.out_path] = fp
+            paths_of.setdefault(dep, []).append(spec.out_path)
+            path_fps[spec.out_path] = fp_of(dep)
         fps.update(path_fps)
         _LAST[output.name] = (items, paths_of, {dep: known[dep] for dep in paths_of}, path_fps)
     return fps
