@@ -86,10 +86,13 @@ def pagefind_probe(work: Path) -> "tuple[dict, Path] | None":
     return {**ENV, "PAGEFIND_BINARY_PATH": str(probe)}, log
 
 
-def ours(site: Path, out: Path, *args: str, alone: bool = False) -> tuple[float, float, str]:
-    """One build. `alone`: in its own process, not handed to the resident builder (issue 19)."""
+def ours(site: Path, out: Path, *args: str, alone: bool = False, env: dict | None = None) -> tuple[float, float, str]:
+    """One build. `alone`: in its own process, not handed to the resident builder (issue 19);
+    `env`: the environment it runs in (the default: ENV)."""
+    if alone:
+        env = {**(env or ENV), "POLICYSITE_RESIDENT": "0"}
     return measure([sys.executable, str(REPO / "build.py"), "--config", str(site / "config.toml"),
-                    "--out", str(out), "--quiet", *args], site, {**ENV, "POLICYSITE_RESIDENT": "0"} if alone else None)
+                    "--out", str(out), "--quiet", *args], site, env)
 
 
 def resident(site: Path, *args: str) -> str:
@@ -227,8 +230,7 @@ def main() -> int:
     # ~20 ms a run, is in the build's time). Not the next build's: it starts the resident builder,
     # which would keep the probe's environment and refuse the builds after it
     probe = pagefind_probe(work)
-    results["cold"] = (*measure([sys.executable, str(REPO / "build.py"), "--config", str(site / "config.toml"),
-                                 "--out", str(out), "--quiet", "--no-cache"], site, probe[0] if probe else None)[:2], "")
+    results["cold"] = (*ours(site, out, "--no-cache", env=probe[0] if probe else None)[:2], "")
     cold_cpu = None
     if probe is not None:
         runs = [float(x) for x in probe[1].read_text().split()]
