@@ -45,7 +45,7 @@ def test_the_bundle_and_a_search_page_in_every_variant(project):
     result = project.build()
     out = project.out
     entry = json.loads((out / "search/pagefind/pagefind-entry.json").read_text("utf-8"))
-    assert set(entry["languages"]) == {"zh-hans", "zh-hant"}
+    assert set(entry["languages"]) == {"zh"}, "both Chinese scripts in one index"
     for lang, info in entry["languages"].items():
         assert (out / f"search/pagefind/pagefind.{info['hash']}.pf_meta").is_file()
         assert info["page_count"] == 1
@@ -71,21 +71,58 @@ def test_the_bundle_and_a_search_page_in_every_variant(project):
     assert {p for p in tree(out) if p.startswith("search/pagefind/")} <= set(result.pages)
 
 
-def test_records_hold_their_own_script_and_the_other_and_name_their_page(project):
-    project.policy("a.md", BODY, title="人脸识别规则", issuer="测试市数据局")
+def test_one_record_holds_both_scripts_and_names_its_page_in_each(project):
+    project.policy("a.md", BODY + "\n## 三、日期\n\n2024年1月1日起施行。\n", title="人脸识别规则", issuer="测试市数据局")
     project.build()
-    hans, hant = by_lang(project.out, "zh-hans"), by_lang(project.out, "zh-hant")
-    assert len(hans) == len(hant) == 1
-    t = hant[0]
-    assert t["meta"]["title"] == "人臉識別規則" and t["meta"]["issuer"] == "測試市數據局"
-    assert t["meta"]["path"] == "a/" and t["meta"]["state"] == "現行有效" and t["meta"]["state_key"] == "current"
-    assert t["filters"] == {"issuer": ["測試市數據局"], "state": ["現行有效"]}
-    # both scripts are searchable in each locale's index: OpenCC's text and the original
-    assert "人臉識別" in t["text"] and "人脸识别" in t["text"]
-    assert "人脸识别" in hans[0]["text"] and "人臉識別" in hans[0]["text"]
-    # sections: anchors of the page's own headings
-    anchors = {a["hash"] if isinstance(a, dict) and "hash" in a else a.get("id") for a in t["anchors"]}
-    assert {"s1", "s2"} <= anchors
+    records = by_lang(project.out, "zh")
+    assert len(records) == 1, "one record for both Chinese locales"
+    r = records[0]
+    m = r["meta"]
+    assert m["title"] == "人脸识别规则" and m["title_zh-hant"] == "人臉識別規則"
+    assert m["issuer"] == "测试市数据局" and m["issuer_zh-hant"] == "測試市數據局"
+    assert m["path"] == "a/" and "path_zh-hant" not in m, "the same path: said once"
+    assert m["state"] == "现行有效" and m["state_zh-hant"] == "現行有效" and m["state_key"] == "current"
+    assert m["locales"] == "zh-hans zh-hant"
+    assert r["filters"] == {"issuer": ["zh-hans:测试市数据局", "zh-hant:測試市數據局"],
+                            "state": ["zh-hans:现行有效", "zh-hant:現行有效"]}, "each script's, after its key"
+    # both scripts are searchable: OpenCC's text and the original, each once
+    assert "人臉識別" in r["text"] and "人脸识别" in r["text"]
+    assert r["text"].count("境內") == 1 and r["text"].count("境内") == 1
+    # sections: anchors of the page's own headings, one copy in each script, keyed by locale
+    anchors = [(a["element"], a["id"], a["text"]) for a in r["anchors"]]
+    assert ("h2", "s1~zh-hans", "一、总则") in anchors and ("h2", "s1~zh-hant", "一、總則") in anchors
+    assert ("h1", "~zh-hans", "人脸识别规则") in anchors and ("h1", "~zh-hant", "人臉識別規則") in anchors, \
+        "the top of the page in each script, under a heading of its own"
+    assert ("h2", "s3~zh-hans", "三、日期") in anchors and not [a for a in anchors if a[1] == "s3~zh-hant"], \
+        "a section the same in both scripts is held once"
+
+
+def test_a_section_the_other_script_cuts_differently_is_kept(project):
+    """A Traditional text written by hand may have sections the Simplified one lacks: their text is
+    in the record too, under their own ids."""
+    project.policy("a.md", BODY, title="数据规则")
+    project.write("a.zh-Hant.md", """
+        ---
+        title: 數據規則
+        issuer: 測試市人民政府
+        effective: 2024-01-01
+        version: "1.0"
+        lang: zh-Hant
+        slug: a
+        ---
+        ## 一、總則 {#general}
+
+        我們使用人臉識別核驗您的身分。
+
+        ## 二、資料存放 {#storage}
+
+        您的資料存放於境內伺服器。
+        """)
+    project.build()
+    r = by_lang(project.out, "zh")[0]
+    ids = [a["id"] for a in r["anchors"]]
+    assert "general~zh-hant" in ids and "storage~zh-hant" in ids and "s1~zh-hans" in ids
+    assert "伺服器" in r["text"] and "服务器" in r["text"]
 
 
 def test_current_and_upcoming_are_indexed_superseded_only_when_asked(project):
@@ -93,11 +130,11 @@ def test_current_and_upcoming_are_indexed_superseded_only_when_asked(project):
     two_versions(project)
     project.build()
     states = sorted((r["meta"]["version"], r["meta"]["state_key"], r["meta"]["path"])
-                    for r in by_lang(project.out, "zh-hans"))
+                    for r in by_lang(project.out, "zh"))
     assert states == [("1.0", "current", "svc/"), ("2.0", "upcoming", "svc/2.0/")]
     # several states: the state filter offers them
-    filters = {tuple(sorted(r["filters"]["state"])) for r in by_lang(project.out, "zh-hans")}
-    assert filters == {("现行有效",), ("尚未生效",)}
+    filters = {tuple(sorted(r["filters"]["state"])) for r in by_lang(project.out, "zh")}
+    assert filters == {("zh-hans:现行有效", "zh-hant:現行有效"), ("zh-hans:尚未生效", "zh-hant:尚未生效")}
 
     project.config("""
         [site]
@@ -107,7 +144,7 @@ def test_current_and_upcoming_are_indexed_superseded_only_when_asked(project):
         versions = "all"
         """)
     project.build()
-    states = sorted((r["meta"]["version"], r["meta"]["state_key"]) for r in by_lang(project.out, "zh-hans"))
+    states = sorted((r["meta"]["version"], r["meta"]["state_key"]) for r in by_lang(project.out, "zh"))
     assert states == [("0.9", "superseded"), ("1.0", "current"), ("2.0", "upcoming")]
 
 
@@ -139,7 +176,7 @@ def test_no_change_build_leaves_the_bundle_untouched_and_a_body_edit_rebuilds_it
     project.build()
     now = tree(project.out)
     assert now["search/pagefind/pagefind-entry.json"] != before["search/pagefind/pagefind-entry.json"]
-    assert any("无障碍浏览" in r["text"] for r in by_lang(project.out, "zh-hans"))
+    assert any("无障碍浏览" in r["text"] for r in by_lang(project.out, "zh"))
     # old index files are gone: the folder holds exactly what the entry names and the code
     stale = [p for p in before if p.startswith("search/pagefind/") and p not in now]
     assert stale and not any((project.out / p).exists() for p in stale)
@@ -170,14 +207,17 @@ def test_the_canonical_form_keeps_every_value(project):
         project.policy(f"p{i}.md", BODY, title=f"政策{i}", issuer=issuer)
     project.build()
     entry = json.loads((project.out / "search/pagefind/pagefind-entry.json").read_text("utf-8"))
-    meta = search._read((project.out / f"search/pagefind/pagefind.{entry['languages']['zh-hans']['hash']}.pf_meta")
+    meta = search._read((project.out / f"search/pagefind/pagefind.{entry['languages']['zh']['hash']}.pf_meta")
                         .read_bytes())
     names = [name for name, _ in meta[3]]
     assert names == sorted(names) == ["issuer", "state"]
     issuer_file = dict(meta[3])["issuer"]
     body = search._read((project.out / f"search/pagefind/filter/{issuer_file}.pf_filter").read_bytes())
     values = [v for v, _ in body[1]]
-    assert values == sorted(values) == sorted(["甲市人民政府", "乙市数据局", "丙省政务服务中心"])
+    assert values == sorted(values) == sorted(f"{key}:{name}" for key, names in
+                                              (("zh-hans", ["甲市人民政府", "乙市数据局", "丙省政务服务中心"]),
+                                               ("zh-hant", ["甲市人民政府", "乙市數據局", "丙省政務服務中心"]))
+                                              for name in names)
 
 
 def test_a_site_with_nothing_published_yet_still_builds(project):

@@ -228,13 +228,14 @@ def _search(values: dict, spec: PageSpec, ctx: Context, any_url) -> None:
     """The search page: the policies list (what it shows without JavaScript, and before a query)
     and where the index is (outputs/search.py)."""
     _home(values, spec, ctx, any_url)
-    primary, *others = search.shards_for(ctx, spec.variant.locale.tag)
+    lang = search.index_lang(ctx, spec.variant.locale)
+    primary, *others = search.shards_for(ctx, lang)
     values["pagefind_url"] = values["url"](primary)
     values["pagefind_merge"] = [values["url"](folder) for folder in others]
     # issue 19: the bundles of recent edits are listed in a file of their own (search.RECENT_LIST)
     sharded = len(search.shards(ctx)) > 1
     values["pagefind_recent"] = values["url"](search.RECENT_LIST) if sharded else None
-    values["pagefind_tag"] = spec.variant.locale.tag
+    values["pagefind_tag"] = lang
 
 
 CONTEXTS = {"home": _home, "notfound": _notfound, "search": _search, "policy": _policy, "version": _policy,

@@ -2,19 +2,25 @@
 
 Pagefind (PyPI `pagefind[extended]`, the binary with Chinese word segmentation, installed with
 the engine: nothing is downloaded at build time) is run by the build on pages written for it,
-one per version and locale, into a temporary folder; the bundle it makes is published as one
-artifact (`Artifact.files`: its file names hash their content, so they are known only once made).
+one per version (the Chinese locales together, any other locale apart), into a temporary
+folder; the bundle it makes is published as one artifact (`Artifact.files`: its file names hash
+their content, so they are known only once made).
 
 - **What it holds**: the version each policy's page shows (current, or repealed, or the first
   upcoming one) and every upcoming version; superseded ones (and drafts in a draft build) only
   with `[search] versions = "all"`. Each record carries its state, marked in the results.
-- **Either script finds both**: each Chinese locale's index (Pagefind keeps one per `<html lang>`)
-  holds its own text and, section by section, the other script's text (as OpenCC made it for
-  that page, or as written by hand) where it differs, at a lower weight. So a query typed in
-  Simplified on a Traditional page finds the Traditional page, ranked below matches in the
-  reader's own script; the query itself is never converted (a conversion table in the browser
-  could not know the phrase-level choices OpenCC made, such as 头发 → 頭髮). The snippet shows
-  the text that matched, so for such a query it is the other script's.
+- **Either script finds both, in one index**: the Chinese locales' records go into one index
+  (Pagefind keeps one per `<html lang>`; theirs is "zh", which pagefind.js reads for "zh-hans"
+  and "zh-hant" pages alike, `index_lang`), one record per version holding every Chinese
+  locale's text: the first locale's, and section by section each other's where it differs (as
+  OpenCC made it for that page, or as written by hand). So a query typed in Simplified on a
+  Traditional page finds the Traditional page; the query itself is never converted (a
+  conversion table in the browser could not know the phrase-level choices OpenCC made, such
+  as 头发 → 頭髮). The snippet shows the text that matched: for a section that matched in both
+  scripts, the reader's (search.js); for such a query otherwise, the other script's. Until
+  2026-12-04 each locale had an index of its own holding the other script's text too: the same
+  answers, but Pagefind read every text twice. At 1,000 policies that cost it 44 s of the
+  cold build's 80 s of CPU (bench/README.md).
 - **The reader's own script and mode**: records name their page relative to the locale's
   prefix (`meta.path`: "privacy/", "privacy/2.0/"); the search page links to `../` + path, so
   the 长者版 search page leads to 长者版 pages and /zh-hant/ to /zh-hant/.
@@ -57,7 +63,6 @@ FOLDER = "search/pagefind/"
 ENTRY = FOLDER + "pagefind-entry.json"
 # Pagefind's own UI bundles and playground: not used (search.js talks to pagefind.js itself)
 _UNUSED = re.compile(r"^(pagefind-(ui|component-ui|modular-ui|highlight)\.(js|css)|playground/.*)$")
-OTHER_SCRIPT_WEIGHT = "0.5"           # matches in the reader's own script rank first
 
 
 def executable() -> Path | None:
@@ -146,7 +151,7 @@ def shards(ctx: Context) -> list[Shard]:
         return found
     held: dict[str, set] = {}
     for p, v, loc, url in entries(ctx, ctx.site.policies):
-        held.setdefault(p.slug, set()).add(loc.tag)
+        held.setdefault(p.slug, set()).add(index_lang(ctx, loc))
     count = shard_count(len(held))
     groups: dict[int, list[str]] = {}
     for p in ctx.site.policies:
@@ -156,14 +161,15 @@ def shards(ctx: Context) -> list[Shard]:
                    frozenset().union(*(held[s] for s in slugs)))
              for i, slugs in sorted(groups.items())]
     ctx.memo["search.shards"] = found
-    ctx.memo["search.tags"] = held                 # slug -> the locale tags of its records
+    ctx.memo["search.tags"] = held                 # slug -> the languages of its records (index_lang)
     return found
 
 
 def shards_for(ctx: Context, tag: str) -> list[str]:
-    """The folders of the shards a search page in this locale reads, the first one its primary:
-    those that hold its language (if none does, the first shard: Pagefind then falls back to the
-    language it holds most of). (The bundles of recent edits it reads are in RECENT_LIST.)"""
+    """The folders of the shards a search page reads, the first one its primary: those that
+    hold its language (`tag`, its locale's index_lang; if none does, the first shard: Pagefind
+    then falls back to the language it holds most of). (The bundles of recent edits it reads
+    are in RECENT_LIST.)"""
     every = shards(ctx)
     mine = [s.folder for s in every if tag in s.tags]
     return mine or [s.folder for s in every[:1]] or [FOLDER]
@@ -604,22 +610,52 @@ def entries(ctx: Context, policies):
                     yield p, v, loc, url
 
 
+SHARED = "zh"          # the Pagefind language of the Chinese locales' one index
+
+
+def shared(ctx: Context) -> str | None:
+    """SHARED when the site has two or more Chinese locales (their records go into one index, so
+    a query in either script finds both), else None."""
+    return SHARED if sum(loc.converts for loc in ctx.site.variants) > 1 else None
+
+
+def index_lang(ctx: Context, loc) -> str:
+    """The Pagefind language of a locale's records, and so the index its search page reads:
+    pagefind.js reads the index of the page's `<html lang>` and, failing that, of its first
+    subtag ("zh-hant" → "zh")."""
+    return SHARED if loc.converts and shared(ctx) else loc.tag
+
+
 def records(ctx: Context, slugs=None, shard: str | None = None, hideable: bool = False):
-    """(file path under the site, HTML for Pagefind) of every version and locale indexed (of the
-    policies named by `slugs`, or of all; in the shard named `shard`, if the index is cut;
-    `hideable`: with the policy's slug as a filter, for the recent bundle to hide them)."""
+    """(file path under the site, HTML for Pagefind) of every version indexed, one record for the
+    Chinese locales together (`shared`) and one for each other locale (of the policies named by
+    `slugs`, or of all; in the shard named `shard`, if the index is cut; `hideable`: with the
+    policy's slug as a filter, for the recent bundle to hide them)."""
     r = ctx.content
     wanted = None if slugs is None else set(slugs)
     policies = [p for p in ctx.site.policies if wanted is None or p.slug in wanted]
+    together = shared(ctx)
+    order = {loc.tag: i for i, loc in enumerate(ctx.site.variants)}
+    made: list = []                          # [(lang, policy, version, [(locale, url)])], in order
+    joint: dict = {}
     for p, v, loc, url in entries(ctx, policies):
-        doc = r.view(v, loc)
-        others = [r.view(v, o) for o in v.locales if o.converts and loc.converts and o.tag != loc.tag]
-        t = r.strings[loc.strings]
-        path = url[len(loc.prefix):]
-        yield url + "index.html", record_html(loc.tag, path, doc, others, v, t, shard, p.slug if hideable else None)
+        lang = index_lang(ctx, loc)
+        if lang == together:
+            if (p.slug, v.version) not in joint:
+                joint[(p.slug, v.version)] = (lang, p, v, [])
+                made.append(joint[(p.slug, v.version)])
+            joint[(p.slug, v.version)][3].append((loc, url))
+        else:
+            made.append((lang, p, v, [(loc, url)]))
+    for lang, p, v, locs in made:
+        locs.sort(key=lambda lu: order.get(lu[0].tag, len(order)))
+        items = [(loc.tag.lower() if lang == together else None, url[len(loc.prefix):], r.view(v, loc),
+                  r.strings[loc.strings]) for loc, url in locs]
+        yield locs[0][1] + "index.html", record_html(lang, items, v, shard, p.slug if hideable else None)
 
 
 _HEADING = re.compile(r'<h([1-6])\b[^>]*\bid="([^"]+)"[^>]*>.*?</h\1>', re.S)
+_HEADING_ID = re.compile(r'\bid="([^"]+)"')
 _TAGS = re.compile(r"<[^>]+>")
 _SPACE = re.compile(r"\s+")
 
@@ -639,47 +675,75 @@ def text_of(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", fragment))).strip()
 
 
-def record_html(lang: str, path: str, doc, others: list, version, t, shard: str | None = None,
-                slug: str | None = None) -> str:
-    """The page Pagefind indexes for one version in one locale: its title, issuer and text by
-    section, each section followed by the other scripts' text of it where that differs; the
-    result's metadata and filters beside it (and its shard's name, which search.js reads to
-    make the shards answer as one index: see there)."""
+def record_html(lang: str, items: list, version, shard: str | None = None, slug: str | None = None) -> str:
+    """The page Pagefind indexes for one version: `items` are its locales, each (key, path under
+    the locale's prefix, document, strings), the first one's text and metadata the record's own.
+    One locale (key None): its title, issuer and text by section. The Chinese locales together
+    (each keyed by its lower-case tag): the top of the page (title, issuer, summary, the text
+    before the first heading) in each locale where it differs, under a heading "~" + key; then
+    the first's text, and after it, section by section, each other's text where that differs,
+    its headings' ids ending in "~" + key (search.js shows the top and each section once, in
+    the reader's script where that matched); the metadata that differs by
+    locale twice, as "title" and "title_zh-hant"; each filter's value once for each locale,
+    after its key ("zh-hant:測試市數據局"): search.js offers a reader their own script's (one
+    filter file for all: 4 filter files in each of 16 shards made a query in Chromium 0.3 s
+    slower, the shards' filters being fetched before the first answer, and a `locale` filter
+    applied to each query cost as much again). Beside the text: the result's
+    metadata and filters (and its shard's name, which search.js reads to make the shards answer
+    as one index: see there)."""
     e = html.escape
-    other_parts: dict[str, list[str]] = {}
-    other_titles = []
-    for o in others:
-        if o.title != doc.title:
-            other_titles.append(o.title + " " + o.issuer)
-        for sid, heading, content in sections(o.html):
-            other_parts.setdefault(sid, []).append(text_of(heading + " " + content))
-    own = sections(doc.html)
-    own_ids = {sid for sid, _, _ in own}
-    for sid in list(other_parts):                       # a hand-written text cut differently
-        if sid not in own_ids:
-            other_parts.setdefault("", []).extend(other_parts.pop(sid))
-    body = [f"<h1>{e(doc.title)}</h1>", f"<p>{e(doc.issuer)}</p>"]
-    if doc.summary:
-        body.append(f"<p>{e(doc.summary)}</p>")
-    for title in other_titles:
-        body.append(f'<p data-pagefind-weight="{OTHER_SCRIPT_WEIGHT}">{e(title)}</p>')
-    for sid, heading, content in own:
-        body.append(heading + content)
-        mine = text_of(heading + " " + content)
-        for text in other_parts.get(sid, []):
-            if text and text != mine:
-                body.append(f'<p data-pagefind-weight="{OTHER_SCRIPT_WEIGHT}">{e(text)}</p>')
-    state = t["state_" + version.state]
-    meta = {"title": doc.title, "issuer": doc.issuer, "version": version.version, "state": state,
-            "state_key": version.state, "path": path}
-    tags = "".join(f'<span data-pagefind-meta="{k}">{e(v)}</span>' for k, v in meta.items())
-    tags += f'<span data-pagefind-filter="issuer">{e(doc.issuer)}</span>'
-    tags += f'<span data-pagefind-filter="state">{e(state)}</span>'
+    keyed = items[0][0] is not None
+    body, tops = [], set()
+    cut = [(key, sections(doc.html)) for key, path, doc, t in items]
+    for (key, path, doc, t), (_, parts) in zip(items, cut):
+        # the top of the page in each script where it differs: title, issuer, summary and the
+        # text before the first heading, under a heading of its own ("~zh-hant"), so that the
+        # snippet of a match there can be the reader's script's
+        top = (doc.title, doc.issuer, doc.summary, text_of(parts[0][2]))
+        if top in tops:
+            continue
+        tops.add(top)
+        body.append((f'<h1 id="~{key}">' if keyed else "<h1>") + f"{e(doc.title)}</h1><p>{e(doc.issuer)}</p>")
+        if doc.summary:
+            body.append(f"<p>{e(doc.summary)}</p>")
+        body.append(parts[0][2])
+    first_ids = [sid for sid, _, _ in cut[0][1][1:]]
+    by_id = [(key, {sid: (heading, content) for sid, heading, content in parts[1:]}) for key, parts in cut]
+    known = set(first_ids)
+    extra = [sid for _, parts in by_id[1:] for sid in parts if sid not in known]
+    for sid in first_ids + list(dict.fromkeys(extra)):   # (a hand-written text cut differently: its own at the end)
+        texts = set()
+        for key, parts in by_id:
+            if sid not in parts:
+                continue
+            heading, content = parts[sid]
+            text = text_of(heading + " " + content)
+            if not text or text in texts:
+                continue
+            texts.add(text)
+            if keyed:
+                heading = _HEADING_ID.sub(lambda m: f'id="{m.group(1)}~{key}"', heading, count=1)
+            body.append(heading + content)
+    key0, path0, doc0, t0 = items[0]
+    state = t0["state_" + version.state]
+    meta = {"title": doc0.title, "issuer": doc0.issuer, "version": version.version, "state": state,
+            "state_key": version.state, "path": path0}
+    filters = []
+    if keyed:
+        meta["locales"] = " ".join(key for key, _, _, _ in items)
+        for key, path, doc, t in items:
+            mine = {"title": doc.title, "issuer": doc.issuer, "state": t["state_" + version.state], "path": path}
+            meta.update({f"{k}_{key}": val for k, val in mine.items() if key != key0 and val != meta[k]})
+            filters += [("issuer", f"{key}:{doc.issuer}"), ("state", f"{key}:{mine['state']}")]
+    else:
+        filters += [("issuer", doc0.issuer), ("state", state)]
     if shard is not None:
-        tags += f'<span data-pagefind-filter="shard">{e(shard)}</span>'
+        filters.append(("shard", shard))
     if slug is not None:
-        tags += f'<span data-pagefind-filter="policy">{e(slug)}</span>'
-    return (f'<!DOCTYPE html><html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(doc.title)}</title></head>'
+        filters.append(("policy", slug))
+    tags = "".join(f'<span data-pagefind-meta="{k}">{e(v)}</span>' for k, v in meta.items())
+    tags += "".join(f'<span data-pagefind-filter="{k}">{e(v)}</span>' for k, v in filters)
+    return (f'<!DOCTYPE html><html lang="{e(lang)}"><head><meta charset="utf-8"><title>{e(doc0.title)}</title></head>'
             f'<body><main data-pagefind-body>{"".join(body)}</main><div>{tags}</div></body></html>\n')
 
 

@@ -82,6 +82,36 @@ def test_traditional_query_on_the_simplified_page_finds_the_simplified_text(spag
     no_errors(spage, "search")
 
 
+@pytest.mark.parametrize("prefix", ["", "zh-hant/"])
+def test_sections_found_in_both_scripts_are_listed_once_in_the_readers_own(prefix, spage, goto, base_url):
+    """同意 is written the same in both scripts, so it matches each section's Simplified and
+    Traditional text in the one index: each section is listed once, by its heading on the
+    reader's own page, and its snippet is in the reader's script."""
+    query(spage, goto, prefix, "同意")
+    shown = spage.evaluate("""() => [...document.querySelectorAll('.search-result')].map(li => ({
+        title: li.querySelector('.search-result-title a').textContent,
+        sections: [...li.querySelectorAll('.search-result-sections a')].map(a => [a.href, a.textContent]),
+        excerpts: [...li.querySelectorAll('.search-result-excerpt')].map(p => p.textContent)}))""")
+    assert shown and any(r["sections"] for r in shown)
+    for r in shown:
+        hrefs = [h for h, _ in r["sections"]]
+        assert len(hrefs) == len(set(hrefs)), f"a section listed twice: {r}"
+        for href, text in r["sections"]:
+            assert href.startswith(base_url + prefix) and "~" not in href, href
+            page, anchor = href.split("#", 1)
+            heading = spage.evaluate("""([url, id]) => fetch(url).then(r => r.text()).then(t => {
+                const h = new DOMParser().parseFromString(t, 'text/html').getElementById(id);
+                return h ? h.textContent.trim() : null; })""", [page, anchor])
+            assert heading is not None, href
+            assert text.endswith(heading), f"{text!r}: not the heading {heading!r} of {page}"
+    # the snippets: in the reader's script (the Simplified page's have none of 們 與 個 資, the
+    # Traditional page's none of 们 与 个 资)
+    foreign = "们与个资这" if prefix else "們與個資這"
+    snippets = "".join(e for r in shown for e in r["excerpts"])
+    assert snippets and not [c for c in foreign if c in snippets], snippets
+    no_errors(spage, f"{prefix}search 同意")
+
+
 def test_the_same_words_in_each_script_find_the_same_pages(spage, goto):
     pages = {}
     for prefix, q in (("", "人脸识别"), ("", "人臉識別"), ("zh-hant/", "人臉識別"), ("zh-hant/", "人脸识别")):
@@ -141,8 +171,8 @@ def test_filters_by_issuer_and_state(spage, goto):
     before = results(spage)
     issuers = {r["meta"].split(" · ")[0] for r in before}
     assert len(issuers) > 1
-    options = spage.eval_on_selector_all("#search-filter-issuer option", "os => os.map(o => o.value)")
-    assert "" in options and "海澜市人民政府办公室" in options
+    options = spage.eval_on_selector_all("#search-filter-issuer option", "os => os.map(o => o.textContent)")
+    assert options[0] == "全部" and "海澜市人民政府办公室" in options, options
     assert spage.locator("#search-filter-state").count() == 1          # 现行有效 and 尚未生效
     spage.select_option("#search-filter-issuer", "海澜市人民政府办公室")
     spage.wait_for_function("n => document.querySelectorAll('.search-result').length !== n", arg=len(before))
@@ -152,6 +182,15 @@ def test_filters_by_issuer_and_state(spage, goto):
     spage.select_option("#search-filter-state", "尚未生效")
     spage.wait_for_function("() => [...document.querySelectorAll('.search-result-meta')].every(m => m.textContent.includes('尚未生效'))")
     no_errors(spage, "filters")
+    # the Traditional page offers the same filters, in its own script only (one index holds both)
+    query(spage, goto, "zh-hant/", "信息")
+    options = spage.eval_on_selector_all("#search-filter-issuer option", "os => os.map(o => o.textContent)")
+    assert "海瀾市人民政府辦公室" in options and "海澜市人民政府办公室" not in options, options
+    assert len(options) == 1 + len(issuers), options
+    spage.select_option("#search-filter-issuer", "海瀾市人民政府辦公室")
+    spage.wait_for_function("() => [...document.querySelectorAll('.search-result-meta')].length > 0 && "
+                            "[...document.querySelectorAll('.search-result-meta')].every(m => m.textContent.startsWith('海瀾市人民政府辦公室'))")
+    no_errors(spage, "filters, Traditional")
 
 
 def test_keyboard_only(spage, goto, base_url):

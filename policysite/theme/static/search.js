@@ -1,8 +1,13 @@
 /* Search page (issue 17): runs the query of the form, or of ?q= on load, with Pagefind's API
-   (search/pagefind/pagefind.js, the index of this page's <html lang>; on a large site the first
-   shard of the index that holds it, the others merged), and lists the results.
+   (search/pagefind/pagefind.js, the index of this page's <html lang>, or of its first subtag:
+   the Chinese locales share one, "zh"; on a large site the first shard of the index that holds
+   it, the others merged), and lists the results.
    Results link to the page in this page's own script and mode: each record names its page
-   relative to the locale's prefix (meta.path), and this page is at <prefix>search/.
+   relative to the locale's prefix (meta.path), and this page is at <prefix>search/. A record of
+   the shared index holds every Chinese locale's text (outputs/search.py, record_html): its
+   title, issuer and state in this page's script are meta.title_<lang> where they differ, each
+   of its filters' values is there once for each script, after its key ("zh-hant:…"), and each
+   section is shown once, in this page's script where that matched.
    Without JavaScript the page is the list of every policy, with the form explained. */
 (function () {
   'use strict';
@@ -33,6 +38,7 @@
   var pagefind = null;
   var chosen = {};          // filter name -> value ("" for any)
   var run = 0;
+  var lang = document.documentElement.lang.toLowerCase();
 
   if (nojs) nojs.hidden = true;
 
@@ -90,10 +96,24 @@
     return pagefind;
   }
 
+  function valuesOf(values) {               // a filter's values for this page: [shown, value]
+    var keyed = Object.keys(values).filter(function (v) { return /^[a-z]{2,3}(-[a-z0-9]+)*:/.test(v); });
+    var mine = keyed.filter(function (v) { return v.indexOf(lang + ':') === 0; });
+    if (keyed.length < Object.keys(values).length || !mine.length) {
+      return Object.keys(values).map(function (v) { return [v, v]; });
+    }
+    return mine.map(function (v) { return [v.slice(lang.length + 1), v]; });   // a shared index's
+  }
+
+  function own(m, key) {                   // a record's metadata in this page's script (see the top)
+    var mine = m[key + '_' + lang];
+    return mine != null ? mine : m[key];
+  }
+
   function showFilters(pf) {
     return pf.filters().then(function (available) {
       var names = [['issuer', t.issuer], ['state', t.state]].filter(function (f) {
-        return available[f[0]] && Object.keys(available[f[0]]).length > 1;
+        return available[f[0]] && valuesOf(available[f[0]]).length > 1;
       });
       if (!names.length || filtersBox.childNodes.length) return;
       var fs = el('fieldset', 'search-filter-set');
@@ -107,7 +127,8 @@
         select.id = id;
         select.name = f[0];
         select.appendChild(new Option(t.any, ''));
-        Object.keys(available[f[0]]).sort().forEach(function (v) { select.appendChild(new Option(v, v)); });
+        valuesOf(available[f[0]]).sort(function (x, y) { return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0; })
+          .forEach(function (v) { select.appendChild(new Option(v[0], v[1])); });
         select.addEventListener('change', function () {
           chosen[f[0]] = select.value;
           search(input.value);
@@ -121,33 +142,58 @@
     });
   }
 
+  /* The parts of a result that matched, each once, in page order: the top of the page (id "")
+     and its sections (id "#s2"); of a shared index's record (its headings' ids end in "~" and
+     the locale's key, the top's is "~" and the key), the copy in this page's script where that
+     matched, else the other script's; as {id, s: the sub-result}. */
+  function sectionsOf(d) {
+    var keys = ((d.meta || {}).locales || '').split(' ').filter(Boolean);
+    var found = {}, order = [];
+    (d.sub_results || []).forEach(function (s) {
+      var hash = hashOf(s.url);
+      var at = hash.lastIndexOf('~'), key = at > 0 ? hash.slice(at + 1) : '';
+      var id = keys.indexOf(key) >= 0 ? hash.slice(0, at) : hash;
+      if (id === '#') id = '';
+      var mine = keys.indexOf(key) < 0 || key === lang;
+      if (!found[id]) {
+        order.push(id);
+        found[id] = { id: id, s: s, mine: mine };
+      } else if (mine && !found[id].mine) {
+        found[id] = { id: id, s: s, mine: mine };
+      }
+    });
+    return order.map(function (id) { return found[id]; });
+  }
+
   function item(d) {                       // one result: title, issuer · version state, snippet, sections
     var m = d.meta || {};
     var li = el('li', 'search-result');
     var h = el('h2', 'search-result-title');
-    var a = el('a', null, m.title || d.url);
-    var page = '../' + (m.path || '');
+    var a = el('a', null, own(m, 'title') || d.url);
+    var page = '../' + (own(m, 'path') || '');
     a.href = page;
     h.appendChild(a);
     li.appendChild(h);
     var meta = el('p', 'search-result-meta');
-    meta.appendChild(el('span', 'search-result-issuer', (m.issuer || '')));
+    meta.appendChild(el('span', 'search-result-issuer', (own(m, 'issuer') || '')));
     meta.appendChild(document.createTextNode(' · '));
     meta.appendChild(el('span', 'search-result-version', t.version + ' ' + (m.version || '')));
     meta.appendChild(document.createTextNode(' '));
-    meta.appendChild(el('span', 'badge badge-state-' + (m.state_key || ''), m.state || ''));
+    meta.appendChild(el('span', 'badge badge-state-' + (m.state_key || ''), own(m, 'state') || ''));
     li.appendChild(meta);
-    var subs = (d.sub_results || []).filter(function (s) { return hashOf(s.url); }).slice(0, 3);
-    var top = (d.sub_results || [])[0];
-    li.appendChild(excerpt(top && !hashOf(top.url) ? top.excerpt : (subs[0] ? subs[0].excerpt : d.excerpt)));
+    var parts = sectionsOf(d);
+    var top = parts.length && parts[0].id === '' ? parts[0].s : null;
+    var subs = parts.filter(function (p) { return p.id; }).slice(0, 3);
+    li.appendChild(excerpt(top ? top.excerpt : (subs[0] ? subs[0].s.excerpt : d.excerpt)));
     if (subs.length) {
       var ul = el('ul', 'search-result-sections');
-      subs.forEach(function (s, i) {
+      subs.forEach(function (sub, i) {
+        var s = sub.s;
         var item = el('li');
         var link = el('a', null, t.section + s.title);
-        link.href = page + hashOf(s.url);
+        link.href = page + sub.id;
         item.appendChild(link);
-        if (i > 0 || (top && !hashOf(top.url))) item.appendChild(excerpt(s.excerpt));
+        if (i > 0 || top) item.appendChild(excerpt(s.excerpt));
         ul.appendChild(item);
       });
       li.appendChild(ul);
@@ -330,21 +376,26 @@
     })).then(function (lists) { return [].concat.apply([], lists); });
   }
 
+  function indexFor(languages, lang) {     // the index pagefind.js reads for a language (its findIndex)
+    var index = languages[lang] || languages[lang.split('-')[0]];
+    if (index) return index;
+    return Object.keys(languages).map(function (k) { return languages[k]; })
+      .sort(function (x, y) { return y.page_count - x.page_count; })[0] || null;
+  }
+
   function shardMeta(folder, lang) {       // a shard's index of its words, for this page's language
     return pagefindJson(folder + 'pagefind-entry.json').then(function (entry) {
-      var index = entry.languages[lang];
+      var index = indexFor(entry.languages || {}, lang);
       return index ? pagefindFile(folder + 'pagefind.' + index.hash + '.pf_meta') : null;
     });
   }
 
   function prefetchShards() {              // while the reader types: what asOne reads of each shard
     if (typeof DecompressionStream === 'undefined') return;
-    var lang = document.documentElement.lang.toLowerCase();
     [base.pathname].concat(merged).forEach(function (f) { shardMeta(f, lang).catch(function () {}); });
   }
 
   function asOne(q, found) {               // null: Pagefind's answer stands; or {good: {shard: bool}, n}
-    var lang = document.documentElement.lang.toLowerCase();
     var counts = (found.filters && found.filters.shard) || {};
     if (!/^zh\b/.test(lang) || typeof DecompressionStream === 'undefined' || !Intl.Segmenter ||
         /^\s*".+"\s*$/.test(q)) return null;
@@ -376,7 +427,6 @@
      ways, and the answer is every page either finds (as a single index finds them: see asOne). */
   var HAN = /(\p{Script=Han})/gu;
   function ways(q) {
-    var lang = document.documentElement.lang.toLowerCase();
     var chars = q.replace(HAN, ' $1 ').replace(/\s+/g, ' ').trim();
     return /^zh-(hant|tw|hk|mo)\b/.test(lang) && chars !== q ? [q, chars] : [q];
   }
@@ -390,7 +440,6 @@
   }
 
   function shardOfPages() {                // page id -> its shard's name, from each shard's metadata
-    var lang = document.documentElement.lang.toLowerCase();
     return Promise.all([base.pathname].concat(merged).map(function (f) {
       return shardMeta(f, lang).then(function (meta) {
         return { name: f.replace(/\/$/, '').split('/').pop(), pages: meta ? meta[1] : [] };
