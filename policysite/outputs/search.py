@@ -616,7 +616,10 @@ SHARED = "zh"          # the Pagefind language of the Chinese locales' one index
 def shared(ctx: Context) -> str | None:
     """SHARED when the site has two or more Chinese locales (their records go into one index, so
     a query in either script finds both), else None."""
-    return SHARED if sum(loc.converts for loc in ctx.site.variants) > 1 else None
+    memo = ctx.memo
+    if "search.shared" not in memo:        # (asked for each record of the site: 15,833 times at 1,000 policies)
+        memo["search.shared"] = SHARED if sum(loc.converts for loc in ctx.site.variants) > 1 else None
+    return memo["search.shared"]
 
 
 def index_lang(ctx: Context, loc) -> str:
