@@ -450,3 +450,69 @@ def test_an_edit_in_the_recent_bundle_answers_as_a_fresh_build(prefix, q, spage,
     if q in ("无障碍", "無障礙"):
         assert hrefs and not any(h.rstrip("/").endswith("p2") for h in hrefs), hrefs
     no_errors(spage, f"/{prefix}search/?q={q}")
+
+
+# --- three Chinese locales in the one index: Hong Kong Traditional beside Taiwan's ----------
+
+@pytest.fixture(scope="module")
+def hk_url(tmp_path_factory):
+    """Five policies in a site with a zh-Hant-HK locale beside zh-Hant, in shards of one (each
+    holds the three Chinese locales' text, one record a version), served on 127.0.0.1."""
+    from policysite.outputs import search
+    from policysite.pipeline import build
+
+    from .conftest import serving
+    root = tmp_path_factory.mktemp("hk")
+    site = write_site(root / "site", "测试站点", {
+        f"p{i}.md": f"title: 第{i}号服务的隐私政策\nissuer: {'测试市数据局' if i % 2 else '测试市人民政府'}\n---\n"
+                    f"## 一、总则\n\n{'我们随着服务发展着力保护您的头发检测信息。' if i == 3 else '我们保护您的个人信息。'}\n\n"
+                    f"## 二、第{i}项\n\n第{i}项服务的说明。\n"
+        for i in range(5)})
+    with (site / "config.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[[locales]]\ntag = "zh-Hant-HK"\nprefix = "zh-hk"\nstandard = "s2hk"\nstrings = "zh-Hant"\n'
+                'speech = "zh-HK"\n')
+    saved = search.POLICIES_PER_SHARD
+    search.POLICIES_PER_SHARD = 1
+    try:
+        build(site / "config.toml", root / "public", use_cache=False)
+    finally:
+        search.POLICIES_PER_SHARD = saved
+    entries = sorted((root / "public/search/pagefind").glob("*/pagefind-entry.json"))
+    assert len(entries) > 1 and all(set(json.loads(e.read_text("utf-8"))["languages"]) == {"zh"} for e in entries)
+    with serving(root / "public", root / "public") as url:
+        yield url
+
+
+@pytest.mark.parametrize("prefix, q", [("zh-hk/", "頭髮"), ("zh-hk/", "头发"), ("zh-hant/", "頭髮"), ("", "頭髮"),
+                                       ("zh-hk/", "隨着"), ("zh-hant/", "隨著")])
+def test_each_chinese_locale_finds_its_own_page_in_the_shared_index(prefix, q, spage, hk_url):
+    spage.goto(f"{hk_url}{prefix}search/?q={quote(q)}", wait_until="load")
+    status = wait_done(spage)
+    found = results(spage)
+    assert [r["href"] for r in found] == [f"{hk_url}{prefix}p3/"], (q, status, found)
+    # the title, the issuer and the sections as the reader's own page has them
+    page = spage.evaluate("""url => fetch(url).then(r => r.text()).then(t => {
+        const d = new DOMParser().parseFromString(t, 'text/html');
+        return {h1: d.querySelector('main h1').textContent.trim(), lang: d.documentElement.lang,
+                s1: d.getElementById('s1').textContent.trim()}; })""", found[0]["href"])
+    assert page["lang"] == {"zh-hk/": "zh-Hant-HK", "zh-hant/": "zh-Hant", "": "zh-Hans"}[prefix]
+    assert found[0]["title"] == page["h1"], (found[0]["title"], page)
+    links = spage.eval_on_selector_all(".search-result-sections a", "as => as.map(a => [a.href, a.textContent])")
+    assert [h for h, _ in links] == [f"{hk_url}{prefix}p3/#s1"], links
+    assert links[0][1].endswith(page["s1"]), ("the section by its heading on the reader's page", links, page)
+    no_errors(spage, f"{prefix}search {q}")
+
+
+def test_the_hong_kong_page_offers_its_own_scripts_filters(spage, hk_url):
+    spage.goto(f"{hk_url}zh-hk/search/?q={quote('信息')}", wait_until="load")
+    wait_done(spage)
+    options = spage.eval_on_selector_all("#search-filter-issuer option", "os => os.map(o => o.textContent)")
+    assert len(options) == 3, options                      # any, and the two issuers, once each
+    assert not [o for o in options[1:] if ":" in o], options
+    spage.select_option("#search-filter-issuer", options[1])
+    spage.wait_for_function("o => [...document.querySelectorAll('.search-result-issuer')].length > 0 && "
+                            "[...document.querySelectorAll('.search-result-issuer')].every(m => m.textContent === o)",
+                            arg=options[1])
+    hrefs = [r["href"] for r in results(spage)]
+    assert hrefs and all(h.startswith(f"{hk_url}zh-hk/") for h in hrefs)
+    no_errors(spage, "zh-hk filters")

@@ -145,10 +145,12 @@
   /* The parts of a result that matched, each once, in page order: the top of the page (id "")
      and its sections (id "#s2"); of a shared index's record (its headings' ids end in "~" and
      the locale's key, the top's is "~" and the key), the copy in this page's script where that
-     matched, else the other script's; as {id, s: the sub-result}. */
+     matched, else the other script's (its title then the heading of this page's script, from the
+     record's anchors); as {id, s: the sub-result, title}. */
   function sectionsOf(d) {
     var keys = ((d.meta || {}).locales || '').split(' ').filter(Boolean);
-    var found = {}, order = [];
+    var found = {}, order = [], headings = {};
+    (d.anchors || []).forEach(function (a) { if (a.id) headings['#' + a.id] = (a.text || '').trim(); });
     (d.sub_results || []).forEach(function (s) {
       var hash = hashOf(s.url);
       var at = hash.lastIndexOf('~'), key = at > 0 ? hash.slice(at + 1) : '';
@@ -162,7 +164,11 @@
         found[id] = { id: id, s: s, mine: mine };
       }
     });
-    return order.map(function (id) { return found[id]; });
+    return order.map(function (id) {
+      var part = found[id];
+      part.title = (!part.mine && headings[id + '~' + lang]) || part.s.title;
+      return part;
+    });
   }
 
   function item(d) {                       // one result: title, issuer · version state, snippet, sections
@@ -190,7 +196,7 @@
       subs.forEach(function (sub, i) {
         var s = sub.s;
         var item = el('li');
-        var link = el('a', null, t.section + s.title);
+        var link = el('a', null, t.section + sub.title);
         link.href = page + sub.id;
         item.appendChild(link);
         if (i > 0 || top) item.appendChild(excerpt(s.excerpt));
