@@ -82,7 +82,7 @@ def test_one_record_holds_both_scripts_and_names_its_page_in_each(project):
     assert m["issuer"] == "测试市数据局" and m["issuer_zh-hant"] == "測試市數據局"
     assert m["path"] == "a/" and "path_zh-hant" not in m, "the same path: said once"
     assert m["state"] == "现行有效" and m["state_zh-hant"] == "現行有效" and m["state_key"] == "current"
-    assert m["locales"] == "zh-hans zh-hant"
+    assert m["locales"] == "zh-hans zh-hant" and m["scripts"] == "zh-Hans zh-Hant"
     assert r["filters"] == {"issuer": ["zh-hans:测试市数据局", "zh-hant:測試市數據局"],
                             "state": ["zh-hans:现行有效", "zh-hant:現行有效"]}, "each script's, after its key"
     # both scripts are searchable: OpenCC's text and the original, each once

@@ -654,7 +654,8 @@ def records(ctx: Context, slugs=None, shard: str | None = None, hideable: bool =
         locs.sort(key=lambda lu: order.get(lu[0].tag, len(order)))
         items = [(loc.tag.lower() if lang == together else None, url[len(loc.prefix):], r.view(v, loc),
                   r.strings[loc.strings]) for loc, url in locs]
-        yield locs[0][1] + "index.html", record_html(lang, items, v, shard, p.slug if hideable else None)
+        yield locs[0][1] + "index.html", record_html(lang, items, v, shard, p.slug if hideable else None,
+                                                     [loc.script for loc, _ in locs])
 
 
 _HEADING = re.compile(r'<h([1-6])\b[^>]*\bid="([^"]+)"[^>]*>.*?</h\1>', re.S)
@@ -678,7 +679,8 @@ def text_of(fragment: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", fragment))).strip()
 
 
-def record_html(lang: str, items: list, version, shard: str | None = None, slug: str | None = None) -> str:
+def record_html(lang: str, items: list, version, shard: str | None = None, slug: str | None = None,
+                scripts: list | None = None) -> str:
     """The page Pagefind indexes for one version: `items` are its locales, each (key, path under
     the locale's prefix, document, strings), the first one's text and metadata the record's own.
     One locale (key None): its title, issuer and text by section. The Chinese locales together
@@ -686,7 +688,8 @@ def record_html(lang: str, items: list, version, shard: str | None = None, slug:
     before the first heading) in each locale where it differs, under a heading "~" + key; then
     the first's text, and after it, section by section, each other's text where that differs,
     its headings' ids ending in "~" + key (search.js shows the top and each section once, in
-    the reader's script where that matched); the metadata that differs by
+    the reader's script where that matched, else in a locale of the reader's script: `scripts`,
+    each item's, in the metadata as "scripts"); the metadata that differs by
     locale twice, as "title" and "title_zh-hant"; each filter's value once for each locale,
     after its key ("zh-hant:測試市數據局"): search.js offers a reader their own script's (one
     filter file for each, as before, not one per script; a `locale` filter applied to every
@@ -734,6 +737,7 @@ def record_html(lang: str, items: list, version, shard: str | None = None, slug:
     filters = []
     if keyed:
         meta["locales"] = " ".join(key for key, _, _, _ in items)
+        meta["scripts"] = " ".join(scripts or [])
         for key, path, doc, t in items:
             mine = {"title": doc.title, "issuer": doc.issuer, "state": t["state_" + version.state], "path": path}
             meta.update({f"{k}_{key}": val for k, val in mine.items() if key != key0 and val != meta[k]})

@@ -468,6 +468,11 @@ def hk_url(tmp_path_factory):
                     f"## 一、总则\n\n{'我们随着服务发展着力保护您的头发检测信息。' if i == 3 else '我们保护您的个人信息。'}\n\n"
                     f"## 二、第{i}项\n\n第{i}项服务的说明。\n"
         for i in range(5)})
+    # a section written the same in Hong Kong's and Taiwan's script (held once), and an id of
+    # Chinese characters (percent-encoded in Pagefind's sub-result URLs)
+    (site / "policies" / "p5.md").write_text(
+        '---\neffective: 2024-01-01\nversion: "1.0"\ntitle: 设备管理规则\nissuer: 测试市人民政府\n---\n'
+        "## 一、设备管理\n\n普通章节的内容，包含设备信息。\n\n## 二、数据收集 {#数据收集}\n\n普通的数据收集说明。\n", "utf-8")
     with (site / "config.toml").open("a", encoding="utf-8") as f:
         f.write('\n[[locales]]\ntag = "zh-Hant-HK"\nprefix = "zh-hk"\nstandard = "s2hk"\nstrings = "zh-Hant"\n'
                 'speech = "zh-HK"\n')
@@ -516,3 +521,27 @@ def test_the_hong_kong_page_offers_its_own_scripts_filters(spage, hk_url):
     hrefs = [r["href"] for r in results(spage)]
     assert hrefs and all(h.startswith(f"{hk_url}zh-hk/") for h in hrefs)
     no_errors(spage, "zh-hk filters")
+
+
+@pytest.mark.parametrize("prefix", ["zh-hk/", "zh-hant/", "zh-hk/elder/"])
+def test_a_query_the_scripts_share_shows_the_readers_headings_and_snippets(prefix, spage, hk_url):
+    """普通 is written the same in every script, so it matches each copy of a section; Hong Kong's
+    copy, the same as Taiwan's, is held once: the Hong Kong page shows the Traditional one."""
+    spage.goto(f"{hk_url}{prefix}search/?q={quote('普通')}", wait_until="load")
+    wait_done(spage)
+    shown = spage.evaluate("""() => [...document.querySelectorAll('.search-result')].map(li => ({
+        href: li.querySelector('.search-result-title a').href,
+        sections: [...li.querySelectorAll('.search-result-sections a')].map(a => [a.href, a.textContent]),
+        excerpts: [...li.querySelectorAll('.search-result-excerpt')].map(p => p.textContent)}))""")
+    assert [r["href"] for r in shown] == [f"{hk_url}{prefix}p5/"], shown
+    links = shown[0]["sections"]
+    assert len(links) == 2, links
+    for href, text in links:
+        page, anchor = href.split("#", 1)
+        heading = spage.evaluate("""([url, id]) => fetch(url).then(r => r.text()).then(t => {
+            const h = new DOMParser().parseFromString(t, 'text/html').getElementById(decodeURIComponent(id));
+            return h ? h.textContent.trim() : null; })""", [page, anchor])
+        assert heading and text.endswith(heading), (text, heading, href)
+    snippets = "".join(shown[0]["excerpts"])
+    assert snippets and not [c for c in "设节数据说" if c in snippets], snippets
+    no_errors(spage, f"{prefix}search 普通")

@@ -145,28 +145,38 @@
   /* The parts of a result that matched, each once, in page order: the top of the page (id "")
      and its sections (id "#s2"); of a shared index's record (its headings' ids end in "~" and
      the locale's key, the top's is "~" and the key), the copy in this page's script where that
-     matched, else the other script's (its title then the heading of this page's script, from the
-     record's anchors); as {id, s: the sub-result, title}. */
+     matched, else a copy of a locale in this page's script (a copy the same as another is held
+     once: Hong Kong's as Taiwan's), else the other script's; its title then the heading of this
+     page's script, from the record's anchors; as {id, s: the sub-result, title}. */
   function sectionsOf(d) {
-    var keys = ((d.meta || {}).locales || '').split(' ').filter(Boolean);
+    var m = d.meta || {};
+    var keys = (m.locales || '').split(' ').filter(Boolean), scripts = (m.scripts || '').split(' ');
+    var script = scripts[keys.indexOf(lang)];
+    var near = keys.filter(function (k, i) { return k !== lang && script && scripts[i] === script; });
+    function rank(key) {                   // 0: this page's copy; 1: its script's; 2: another script's
+      if (keys.indexOf(key) < 0 || key === lang) return 0;
+      return near.indexOf(key) >= 0 ? 1 : 2;
+    }
     var found = {}, order = [], headings = {};
-    (d.anchors || []).forEach(function (a) { if (a.id) headings['#' + a.id] = (a.text || '').trim(); });
+    (d.anchors || []).forEach(function (a) {   // by the hash Pagefind gives a sub-result (encoded)
+      if (!a.id) return;
+      var u = new URL('https://x/');
+      u.hash = a.id;
+      headings[u.hash] = (a.text || '').trim();
+    });
     (d.sub_results || []).forEach(function (s) {
       var hash = hashOf(s.url);
       var at = hash.lastIndexOf('~'), key = at > 0 ? hash.slice(at + 1) : '';
       var id = keys.indexOf(key) >= 0 ? hash.slice(0, at) : hash;
       if (id === '#') id = '';
-      var mine = keys.indexOf(key) < 0 || key === lang;
-      if (!found[id]) {
-        order.push(id);
-        found[id] = { id: id, s: s, mine: mine };
-      } else if (mine && !found[id].mine) {
-        found[id] = { id: id, s: s, mine: mine };
-      }
+      var r = rank(key);
+      if (!found[id]) order.push(id);
+      if (!found[id] || r < found[id].rank) found[id] = { id: id, s: s, rank: r };
     });
     return order.map(function (id) {
-      var part = found[id];
-      part.title = (!part.mine && headings[id + '~' + lang]) || part.s.title;
+      var part = found[id], title = null;
+      [lang].concat(near).forEach(function (k) { title = title || (part.rank > 0 && headings[id + '~' + k]); });
+      part.title = title || part.s.title;
       return part;
     });
   }
