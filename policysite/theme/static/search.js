@@ -160,7 +160,7 @@
     var found = {}, order = [], headings = {};
     (d.anchors || []).forEach(function (a) {   // by the hash Pagefind gives a sub-result (encoded)
       if (!a.id) return;
-      var u = new URL('https://x/');
+      var u = new URL(location.href);
       u.hash = a.id;
       headings[u.hash] = (a.text || '').trim();
     });
