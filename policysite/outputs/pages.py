@@ -228,7 +228,7 @@ def _search(values: dict, spec: PageSpec, ctx: Context, any_url) -> None:
     """The search page: the policies list (what it shows without JavaScript, and before a query)
     and where the index is (outputs/search.py)."""
     _home(values, spec, ctx, any_url)
-    lang = search.index_lang(ctx, spec.variant.locale)
+    lang = search.index_lang(spec.variant.locale)
     primary, *others = search.shards_for(ctx, lang)
     values["pagefind_url"] = values["url"](primary)
     values["pagefind_merge"] = [values["url"](folder) for folder in others]

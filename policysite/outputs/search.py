@@ -151,7 +151,7 @@ def shards(ctx: Context) -> list[Shard]:
         return found
     held: dict[str, set] = {}
     for p, v, loc, url in entries(ctx, ctx.site.policies):
-        held.setdefault(p.slug, set()).add(index_lang(ctx, loc))
+        held.setdefault(p.slug, set()).add(index_lang(loc))
     count = shard_count(len(held))
     groups: dict[int, list[str]] = {}
     for p in ctx.site.policies:
@@ -610,40 +610,29 @@ def entries(ctx: Context, policies):
                     yield p, v, loc, url
 
 
-SHARED = "zh"          # the Pagefind language of the Chinese locales' one index
+SHARED = "zh"          # the Pagefind language of the Chinese locales' one index (every site has both scripts)
 
 
-def shared(ctx: Context) -> str | None:
-    """SHARED when the site has two or more Chinese locales (their records go into one index, so
-    a query in either script finds both), else None."""
-    memo = ctx.memo
-    if "search.shared" not in memo:        # (asked for each record of the site: 15,833 times at 1,000 policies)
-        memo["search.shared"] = SHARED if sum(loc.converts for loc in ctx.site.variants) > 1 else None
-    return memo["search.shared"]
-
-
-def index_lang(ctx: Context, loc) -> str:
+def index_lang(loc) -> str:
     """The Pagefind language of a locale's records, and so the index its search page reads:
     pagefind.js reads the index of the page's `<html lang>` and, failing that, of its first
     subtag ("zh-hant" → "zh")."""
-    return SHARED if loc.converts and shared(ctx) else loc.tag
+    return SHARED if loc.converts else loc.tag
 
 
 def records(ctx: Context, slugs=None, shard: str | None = None, hideable: bool = False):
     """(file path under the site, HTML for Pagefind) of every version indexed, one record for the
-    Chinese locales together (`shared`) and one for each other locale (of the policies named by
+    Chinese locales together (SHARED) and one for each other locale (of the policies named by
     `slugs`, or of all; in the shard named `shard`, if the index is cut; `hideable`: with the
     policy's slug as a filter, for the recent bundle to hide them)."""
     r = ctx.content
     wanted = None if slugs is None else set(slugs)
     policies = [p for p in ctx.site.policies if wanted is None or p.slug in wanted]
-    together = shared(ctx)
-    order = {loc.tag: i for i, loc in enumerate(ctx.site.variants)}
-    made: list = []                          # [(lang, policy, version, [(locale, url)])], in order
+    made: list = []             # [(lang, policy, version, [(locale, url)])], in order (locales in the site's)
     joint: dict = {}
     for p, v, loc, url in entries(ctx, policies):
-        lang = index_lang(ctx, loc)
-        if lang == together:
+        lang = index_lang(loc)
+        if lang == SHARED:
             if (p.slug, v.version) not in joint:
                 joint[(p.slug, v.version)] = (lang, p, v, [])
                 made.append(joint[(p.slug, v.version)])
@@ -651,8 +640,7 @@ def records(ctx: Context, slugs=None, shard: str | None = None, hideable: bool =
         else:
             made.append((lang, p, v, [(loc, url)]))
     for lang, p, v, locs in made:
-        locs.sort(key=lambda lu: order.get(lu[0].tag, len(order)))
-        items = [(loc.tag.lower() if lang == together else None, url[len(loc.prefix):], r.view(v, loc),
+        items = [(loc.tag.lower() if lang == SHARED else None, url[len(loc.prefix):], r.view(v, loc),
                   r.strings[loc.strings]) for loc, url in locs]
         yield locs[0][1] + "index.html", record_html(lang, items, v, shard, p.slug if hideable else None,
                                                      [loc.script for loc, _ in locs])
