@@ -123,6 +123,9 @@ def test_a_section_the_other_script_cuts_differently_is_kept(project):
     ids = [a["id"] for a in r["anchors"]]
     assert "general~zh-hant" in ids and "storage~zh-hant" in ids and "s1~zh-hans" in ids
     assert "伺服器" in r["text"] and "服务器" in r["text"]
+    # each page's missing sections named, for search.js to link no reader to an anchor their page lacks
+    assert sorted(r["meta"]["absent"].split()) == ["general~zh-hans", "s1~zh-hant", "s2~zh-hant",
+                                                   "storage~zh-hans"], r["meta"]
 
 
 def test_current_and_upcoming_are_indexed_superseded_only_when_asked(project):

@@ -677,7 +677,8 @@ def record_html(lang: str, items: list, version, shard: str | None = None, slug:
     the first's text, and after it, section by section, each other's text where that differs,
     its headings' ids ending in "~" + key (search.js shows the top and each section once, in
     the reader's script where that matched, else in a locale of the reader's script: `scripts`,
-    each item's, in the metadata as "scripts"); the metadata that differs by
+    each item's, in the metadata as "scripts"; a section a locale's page lacks, where a text
+    written by hand is cut differently, as "absent": "storage~zh-hans"); the metadata that differs by
     locale twice, as "title" and "title_zh-hant"; each filter's value once for each locale,
     after its key ("zh-hant:測試市數據局"): search.js offers a reader their own script's (one
     filter file for each, as before, not one per script; a `locale` filter applied to every
@@ -705,6 +706,10 @@ def record_html(lang: str, items: list, version, shard: str | None = None, slug:
     by_id = [(key, {sid: (heading, content) for sid, heading, content in parts[1:]}) for key, parts in cut]
     known = set(first_ids)
     extra = [sid for _, parts in by_id[1:] for sid in parts if sid not in known]
+    # a section one locale's page lacks (a text written by hand, cut differently): named, so that
+    # search.js links no reader of that page to an anchor it does not have
+    absent = [f"{sid}~{key}" for sid in first_ids + list(dict.fromkeys(extra))
+              for key, parts in by_id if keyed and sid not in parts]
     for sid in first_ids + list(dict.fromkeys(extra)):   # (a hand-written text cut differently: its own at the end)
         texts = set()
         for key, parts in by_id:
@@ -726,6 +731,8 @@ def record_html(lang: str, items: list, version, shard: str | None = None, slug:
     if keyed:
         meta["locales"] = " ".join(key for key, _, _, _ in items)
         meta["scripts"] = " ".join(scripts or [])
+        if absent:
+            meta["absent"] = " ".join(absent)
         for key, path, doc, t in items:
             mine = {"title": doc.title, "issuer": doc.issuer, "state": t["state_" + version.state], "path": path}
             meta.update({f"{k}_{key}": val for k, val in mine.items() if key != key0 and val != meta[k]})

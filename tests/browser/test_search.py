@@ -545,3 +545,48 @@ def test_a_query_the_scripts_share_shows_the_readers_headings_and_snippets(prefi
     snippets = "".join(shown[0]["excerpts"])
     assert snippets and not [c for c in "设节数据说" if c in snippets], snippets
     no_errors(spage, f"{prefix}search 普通")
+
+
+# --- a Traditional text written by hand, cut into other sections than the Simplified one --------
+
+@pytest.fixture(scope="module")
+def cut_url(tmp_path_factory):
+    """A policy whose Traditional text is written by hand with sections of its own (#storage) and
+    without one of the Simplified text's (#rights), served on 127.0.0.1."""
+    from policysite.pipeline import build
+
+    from .conftest import serving
+    root = tmp_path_factory.mktemp("cut")
+    site = write_site(root / "site", "测试站点", {
+        "a.md": "title: 数据规则\nissuer: 测试市人民政府\n---\n"
+                "## 一、总则 {#general}\n\n我们使用人脸识别核验您的身份。\n\n"
+                "## 二、您的权利 {#rights}\n\n您可以查阅和更正您的资料，也可以撤回同意。\n"})
+    (site / "policies" / "a.zh-Hant.md").write_text(
+        '---\neffective: 2024-01-01\nversion: "1.0"\ntitle: 數據規則\nissuer: 測試市人民政府\nlang: zh-Hant\nslug: a\n---\n'
+        "## 一、總則 {#general}\n\n我們使用人臉識別核驗您的身分。\n\n"
+        "## 二、資料存放 {#storage}\n\n您的資料存放於境內伺服器。\n", "utf-8")
+    out = root / "public"
+    build(site / "config.toml", out, use_cache=False)
+    with serving(out, out) as url:
+        yield url
+
+
+@pytest.mark.parametrize("prefix, q, section", [
+    ("", "伺服器", None),             # only the Traditional page has #storage
+    ("zh-hant/", "伺服器", "storage"),
+    ("zh-hant/", "撤回", None),         # only the Simplified page has #rights
+    ("", "撤回", "rights"),
+    ("", "人脸识别", "general"), ("zh-hant/", "人脸识别", "general")])
+def test_a_section_only_the_other_text_has_is_not_linked(prefix, q, section, spage, cut_url):
+    """A match in a section that the reader's page lacks still finds the policy, and the result
+    opens the page itself, not an anchor the page does not have."""
+    spage.goto(f"{cut_url}{prefix}search/?q={quote(q)}", wait_until="load")
+    status = wait_done(spage)
+    found = results(spage)
+    assert [r["href"] for r in found] == [f"{cut_url}{prefix}a/"], (q, status, found)
+    assert found[0]["sections"] == ([f"{cut_url}{prefix}a/#{section}"] if section else []), found
+    for href in found[0]["sections"]:
+        page, anchor = href.split("#", 1)
+        assert spage.evaluate("""([url, id]) => fetch(url).then(r => r.text()).then(t =>
+            !!new DOMParser().parseFromString(t, 'text/html').getElementById(id))""", [page, anchor]), href
+    no_errors(spage, f"{prefix}search {q}")

@@ -157,18 +157,27 @@
       if (keys.indexOf(key) < 0 || key === lang) return 0;
       return near.indexOf(key) >= 0 ? 1 : 2;
     }
-    var found = {}, order = [], headings = {};
-    (d.anchors || []).forEach(function (a) {   // by the hash Pagefind gives a sub-result (encoded)
-      if (!a.id) return;
+    var found = {}, order = [], headings = {}, absent = {};
+    function encoded(id) {                 // as the hash Pagefind gives a sub-result
       var u = new URL(location.href);
-      u.hash = a.id;
-      headings[u.hash] = (a.text || '').trim();
+      u.hash = id;
+      return u.hash;
+    }
+    (d.anchors || []).forEach(function (a) {
+      if (a.id) headings[encoded(a.id)] = (a.text || '').trim();
+    });
+    // a section this page lacks (a text written by hand, cut differently): no link to it; a
+    // match there leaves the result itself, which opens the page at its top
+    (m.absent || '').split(' ').forEach(function (a) {
+      var at = a.lastIndexOf('~');
+      if (at > 0 && a.slice(at + 1) === lang) absent[encoded(a.slice(0, at))] = true;
     });
     (d.sub_results || []).forEach(function (s) {
       var hash = hashOf(s.url);
       var at = hash.lastIndexOf('~'), key = at > 0 ? hash.slice(at + 1) : '';
       var id = keys.indexOf(key) >= 0 ? hash.slice(0, at) : hash;
       if (id === '#') id = '';
+      if (id && absent[id]) return;
       var r = rank(key);
       if (!found[id]) order.push(id);
       if (!found[id] || r < found[id].rank) found[id] = { id: id, s: s, rank: r };
