@@ -16,6 +16,7 @@ and at N policies; the CPU time of the edit and no-change rebuilds; pages per se
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -249,6 +250,12 @@ def main() -> int:
     if probe is not None:
         runs = [float(x) for x in probe[1].read_text().split()]
         cold_cpu = (CPU[-1], sum(runs), len(runs))
+    # the stack's floor under a cold build: the documents alone (Markdown, OpenCC; bench/floor.py)
+    # and Pagefind's indexing, on every core
+    docs = subprocess.run([sys.executable, str(HERE / "floor.py"), str(site / "config.toml")], env=ENV,
+                          capture_output=True, text=True, check=True)
+    docs_cpu = json.loads(docs.stdout.strip().splitlines()[-1])["cpu"]
+    floor = (docs_cpu + (cold_cpu[1] if cold_cpu else 0)) / (os.cpu_count() or 1)
     pages = pages_of(out)
     shutil.rmtree(out, ignore_errors=True)
     results["fill"] = (*ours(site, out)[:2], "")        # fills .cache (a cold build that also saves it)
@@ -305,6 +312,9 @@ def main() -> int:
         total, search_cpu, runs = cold_cpu
         print(f"{'CPU (user+sys), cold build':<40}{total:>9.1f}   of it Pagefind {search_cpu:.1f} s "
               f"({runs} runs, {search_cpu / total:.0%}), the rest {total - search_cpu:.1f} s; {os.cpu_count()} cores")
+        print(f"{'floor: documents + Pagefind, all cores':<40}{floor:>9.1f}   the documents' Markdown and OpenCC "
+              f"{docs_cpu:.1f} s of CPU alone (bench/floor.py), with Pagefind's {search_cpu:.1f} s, over "
+              f"{os.cpu_count()} cores")
     print(f"{'resident builder, peak RSS':<40}{rss_resident:>9} MB   (the rebuilds above are handed to it;"
           f" 'own process': {'POLICYSITE_RESIDENT=0'})")
     print("(repeated runs: the median, with the largest peak RSS; target column: measured ÷ target,\n"
@@ -331,6 +341,9 @@ def main() -> int:
             if ratios:
                 print(f"{'cold build, ours/Hugo (median of pairs)':<38}{'':>18}{statistics.median(ratios):>11.2f}"
                       f"   target at most 0.70")
+                hugo_cold = statistics.median([t for _, t in h["pairs"]])
+                print(f"{'the floor above ÷ Hugo (median of pairs)':<38}{floor:>9.2f}{hugo_cold:>9.2f}"
+                      f"{floor / hugo_cold:>11.2f}   (the least any cold build could take on this stack)")
     if args.scale:
         big = work / f"site-{args.scale}"
         if not (big / "config.toml").exists():
