@@ -83,6 +83,7 @@ def test_one_record_holds_both_scripts_and_names_its_page_in_each(project):
     assert m["path"] == "a/" and "path_zh-hant" not in m, "the same path: said once"
     assert m["state"] == "现行有效" and m["state_zh-hant"] == "現行有效" and m["state_key"] == "current"
     assert m["locales"] == "zh-hans zh-hant" and m["scripts"] == "zh-Hans zh-Hant"
+    assert "absent" not in m, "every locale's page has every section"
     assert r["filters"] == {"issuer": ["zh-hans:测试市数据局", "zh-hant:測試市數據局"],
                             "state": ["zh-hans:现行有效", "zh-hant:現行有效"]}, "each script's, after its key"
     # both scripts are searchable: OpenCC's text and the original, each once
@@ -117,6 +118,10 @@ def test_a_section_the_other_script_cuts_differently_is_kept(project):
         ## 二、資料存放 {#storage}
 
         您的資料存放於境內伺服器。
+
+        ## 三、問與答 {#q&a}
+
+        常見問題。
         """)
     project.build()
     r = by_lang(project.out, "zh")[0]
@@ -124,7 +129,9 @@ def test_a_section_the_other_script_cuts_differently_is_kept(project):
     assert "general~zh-hant" in ids and "storage~zh-hant" in ids and "s1~zh-hans" in ids
     assert "伺服器" in r["text"] and "服务器" in r["text"]
     # each page's missing sections named, for search.js to link no reader to an anchor their page lacks
-    assert sorted(r["meta"]["absent"].split()) == ["general~zh-hans", "s1~zh-hant", "s2~zh-hant",
+    # (an id percent-encoded as the page's DOM has it: q&a, not q&amp;a)
+    assert 'id="q&amp;a"' in (project.out / "zh-hant/a/index.html").read_text("utf-8")
+    assert sorted(r["meta"]["absent"].split()) == ["general~zh-hans", "q%26a~zh-hans", "s1~zh-hant", "s2~zh-hant",
                                                    "storage~zh-hans"], r["meta"]
 
 

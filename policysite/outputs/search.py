@@ -55,6 +55,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
+from urllib.parse import quote
 
 from ..model import UPCOMING
 from . import LISTING, Artifact, Cancelled, Context, FileSpec, group, remove_later
@@ -678,7 +679,8 @@ def record_html(lang: str, items: list, version, shard: str | None = None, slug:
     its headings' ids ending in "~" + key (search.js shows the top and each section once, in
     the reader's script where that matched, else in a locale of the reader's script: `scripts`,
     each item's, in the metadata as "scripts"; a section a locale's page lacks, where a text
-    written by hand is cut differently, as "absent": "storage~zh-hans"); the metadata that differs by
+    written by hand is cut differently, as "absent": "storage~zh-hans", the id percent-encoded); the
+    metadata that differs by
     locale twice, as "title" and "title_zh-hant"; each filter's value once for each locale,
     after its key ("zh-hant:測試市數據局"): search.js offers a reader their own script's (one
     filter file for each, as before, not one per script; a `locale` filter applied to every
@@ -708,7 +710,8 @@ def record_html(lang: str, items: list, version, shard: str | None = None, slug:
     extra = [sid for _, parts in by_id[1:] for sid in parts if sid not in known]
     # a section one locale's page lacks (a text written by hand, cut differently): named, so that
     # search.js links no reader of that page to an anchor it does not have
-    absent = [f"{sid}~{key}" for sid in first_ids + list(dict.fromkeys(extra))
+    # (each id as the page's DOM has it, percent-encoded: a space or '~' in it cuts no token)
+    absent = [f"{quote(html.unescape(sid), safe='')}~{key}" for sid in first_ids + list(dict.fromkeys(extra))
               for key, parts in by_id if keyed and sid not in parts]
     for sid in first_ids + list(dict.fromkeys(extra)):   # (a hand-written text cut differently: its own at the end)
         texts = set()

@@ -564,7 +564,8 @@ def cut_url(tmp_path_factory):
     (site / "policies" / "a.zh-Hant.md").write_text(
         '---\neffective: 2024-01-01\nversion: "1.0"\ntitle: 數據規則\nissuer: 測試市人民政府\nlang: zh-Hant\nslug: a\n---\n'
         "## 一、總則 {#general}\n\n我們使用人臉識別核驗您的身分。\n\n"
-        "## 二、資料存放 {#storage}\n\n您的資料存放於境內伺服器。\n", "utf-8")
+        "## 二、資料存放 {#storage}\n\n您的資料存放於境內伺服器。\n\n"
+        "## 三、問與答 {#問答}\n\n常見問題的答覆。\n", "utf-8")
     out = root / "public"
     build(site / "config.toml", out, use_cache=False)
     with serving(out, out) as url:
@@ -576,7 +577,8 @@ def cut_url(tmp_path_factory):
     ("zh-hant/", "伺服器", "storage"),
     ("zh-hant/", "撤回", None),         # only the Simplified page has #rights
     ("", "撤回", "rights"),
-    ("", "人脸识别", "general"), ("zh-hant/", "人脸识别", "general")])
+    ("", "人脸识别", "general"), ("zh-hant/", "人脸识别", "general"),
+    ("", "答覆", None), ("zh-hant/", "答覆", "%E5%95%8F%E7%AD%94")])     # an id of Chinese characters
 def test_a_section_only_the_other_text_has_is_not_linked(prefix, q, section, spage, cut_url):
     """A match in a section that the reader's page lacks still finds the policy, and the result
     opens the page itself, not an anchor the page does not have."""
@@ -588,5 +590,6 @@ def test_a_section_only_the_other_text_has_is_not_linked(prefix, q, section, spa
     for href in found[0]["sections"]:
         page, anchor = href.split("#", 1)
         assert spage.evaluate("""([url, id]) => fetch(url).then(r => r.text()).then(t =>
-            !!new DOMParser().parseFromString(t, 'text/html').getElementById(id))""", [page, anchor]), href
+            !!new DOMParser().parseFromString(t, 'text/html').getElementById(decodeURIComponent(id)))""",
+                              [page, anchor]), href
     no_errors(spage, f"{prefix}search {q}")

@@ -170,7 +170,7 @@
     // match there leaves the result itself, which opens the page at its top
     (m.absent || '').split(' ').forEach(function (a) {
       var at = a.lastIndexOf('~');
-      if (at > 0 && a.slice(at + 1) === lang) absent[encoded(a.slice(0, at))] = true;
+      if (at > 0 && a.slice(at + 1) === lang) absent[encoded(decodeURIComponent(a.slice(0, at)))] = true;
     });
     (d.sub_results || []).forEach(function (s) {
       var hash = hashOf(s.url);
