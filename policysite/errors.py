@@ -54,7 +54,8 @@ class BuildError(Exception):
     """Raised when a stage found problems that stop the build."""
 
     def __init__(self, diagnostics: list[Diagnostic]):
-        self.diagnostics = sorted(diagnostics, key=_sort_key)
+        # each problem once: a document that fails is rendered for each script it is shown in
+        self.diagnostics = sorted(dict.fromkeys(diagnostics), key=_sort_key)
         super().__init__("\n".join(d.format() for d in self.diagnostics))
 
     def __reduce__(self):                 # raised in a worker process, it must arrive whole

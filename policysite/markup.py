@@ -424,12 +424,40 @@ _MD: dict[str, markdown.Markdown] = {}
 TIME_BUDGET = float(os.environ.get("POLICYSITE_MARKDOWN_BUDGET", "30"))
 
 
+# Lists and quotes inside each other, at most. Python-Markdown parses each level by recursing:
+# before 3.11 a few hundred levels raised RecursionError, from 3.11 it stops nesting near the
+# interpreter's limit (~220 levels in a build) and shows the deeper markers as text. Either way
+# the page is not what was written, so past this depth the document is an error, whichever
+# version renders it. (A policy's lists go four or five levels deep.)
+MAX_NESTING = 100
+_NESTING = re.compile(r"<(/?)(?:ul|ol|blockquote)\b", re.I)
+
+
+def _too_deep(html: str) -> bool:
+    if html.count("<ul") + html.count("<ol") + html.count("<blockquote") <= MAX_NESTING:
+        return False                            # (most documents: not worth a scan)
+    depth = 0
+    for m in _NESTING.finditer(html):
+        if m.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+    return False
+
+
 class MarkdownError(Exception):
     """A document that cannot be rendered: a message and a fix for its Diagnostic."""
 
     def __init__(self, message: str, fix: str):
         self.message, self.fix = message, fix
         super().__init__(message)
+
+
+def _nested_too_deeply() -> MarkdownError:
+    return MarkdownError(f"lists, quotes or HTML are nested too deeply to render (over {MAX_NESTING} levels)",
+                         "indent less: a list inside a list inside a list… a few levels deep at most")
 
 
 class MarkdownTooSlow(MarkdownError):
@@ -473,14 +501,15 @@ def render_markdown(text: str, backlink_title: str = "%d", allowlist: Allowlist 
     try:
         with _budget(TIME_BUDGET):
             raw = md.convert(text)
+            if _too_deep(raw):
+                raise _nested_too_deeply()
             html, seen, spans = allowlist.clean_with_spans(raw)
     except MarkdownTooSlow:
         _MD.pop(backlink_title, None)          # stopped half-way: its state is of no use
         raise
     except RecursionError:
         _MD.pop(backlink_title, None)
-        raise MarkdownError("lists, quotes or HTML are nested too deeply to render (hundreds of levels)",
-                            "indent less: a list inside a list inside a list… a few levels deep at most") from None
+        raise _nested_too_deeply() from None
     toc = [_toc_entry(t) for t in md.toc_tokens]
     # policy: links, from Markdown and raw HTML alike; the render stage checks and resolves them
     links = [html_unescape(h) for h in _POLICY_HREF.findall(html)]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from conftest import Project, text_of
 from policysite.errors import BuildError, Diagnostic
-from policysite.markup import render_markdown
+from policysite.markup import MAX_NESTING, render_markdown
 from policysite.sanitize import DEFAULT, FOREIGN, RAW_TEXT
 
 DANGEROUS = sorted(RAW_TEXT | {"plaintext", "object", "applet", "select", "template", "svg", "math"}) + sorted(FOREIGN)[:12]
@@ -93,6 +93,27 @@ def test_deep_yaml_and_deep_lists_are_errors_and_others_still_reported(project):
     where = {(d.file.rsplit("/", 1)[-1], d.field) for d in errs}
     assert {("a.md", None), ("b.md", "body"), ("c.md", "effective")} <= where
     assert any("nested too deeply" in d.message for d in errs)
+
+
+@pytest.mark.parametrize("body", ["".join("    " * i + "- 项\n" for i in range(150)),
+                                  "".join("    " * i + "1. 项\n" for i in range(150)),
+                                  ">" * 150 + " 引用\n"])
+def test_lists_and_quotes_past_the_nesting_limit_are_errors_whichever_markdown_renders_them(project, body):
+    """Python-Markdown 3.11 renders 150 levels (it stops nesting only near the interpreter's
+    limit, ~220, and shows the deeper markers as text); earlier versions failed at a few
+    hundred. The engine's own limit makes the same input an error on every version."""
+    project.policy("deep.md", body)
+    errs = errors_of(project)
+    assert [(d.file.rsplit("/", 1)[-1], d.field) for d in errs] == [("deep.md", "body")]
+    assert f"over {MAX_NESTING} levels" in errs[0].message
+
+
+def test_lists_and_quotes_at_the_nesting_limit_render(project):
+    project.policy("list.md", "".join("    " * i + "- 项\n" for i in range(MAX_NESTING)))
+    project.policy("quote.md", ">" * MAX_NESTING + " 引用\n")
+    project.build()
+    assert (project.out / "list" / "index.html").read_text("utf-8").count("<ul>") >= MAX_NESTING
+    assert (project.out / "quote" / "index.html").read_text("utf-8").count("<blockquote>") >= MAX_NESTING
 
 
 def test_gbk_config_is_an_error_naming_the_encoding(project):
