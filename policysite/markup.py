@@ -501,9 +501,9 @@ def render_markdown(text: str, backlink_title: str = "%d", allowlist: Allowlist 
     try:
         with _budget(TIME_BUDGET):
             raw = md.convert(text)
-            if _too_deep(raw):
-                raise _nested_too_deeply()
             html, seen, spans = allowlist.clean_with_spans(raw)
+            if _too_deep(html):             # (the sanitized page: well-formed, comments gone)
+                raise _nested_too_deeply()
     except MarkdownTooSlow:
         _MD.pop(backlink_title, None)          # stopped half-way: its state is of no use
         raise
