@@ -251,7 +251,7 @@ def main() -> int:
         runs = [float(x) for x in probe[1].read_text().split()]
         cold_cpu = (CPU[-1], sum(runs), len(runs))
     # the stack's floor under a cold build: the documents alone (Markdown, OpenCC; bench/floor.py),
-    # Pagefind's indexing and the system's share of writing the published files, on every core
+    # Pagefind's indexing and writing the published pages (CPU, user+sys), on every core
     docs = subprocess.run([sys.executable, str(HERE / "floor.py"), str(site / "config.toml"), "--published", str(out)],
                           env=ENV, capture_output=True, text=True, check=True)
     found = json.loads(docs.stdout.strip().splitlines()[-1])
@@ -315,7 +315,7 @@ def main() -> int:
               f"({runs} runs, {search_cpu / total:.0%}), the rest {total - search_cpu:.1f} s; {os.cpu_count()} cores")
         print(f"{'floor: documents, Pagefind, writing':<40}{floor:>9.1f}   the documents' Markdown and OpenCC "
               f"{docs_cpu:.1f} s of CPU alone (bench/floor.py), Pagefind's {search_cpu:.1f} s, writing the "
-              f"{found['files']} files {write_cpu:.1f} s, over {os.cpu_count()} cores")
+              f"{found['files']} other files {write_cpu:.1f} s, over {os.cpu_count()} cores")
     print(f"{'resident builder, peak RSS':<40}{rss_resident:>9} MB   (the rebuilds above are handed to it;"
           f" 'own process': {'POLICYSITE_RESIDENT=0'})")
     print("(repeated runs: the median, with the largest peak RSS; target column: measured ÷ target,\n"

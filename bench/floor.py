@@ -6,13 +6,14 @@
 It renders every document every page shows, as a cold build must, and nothing else: each
 source's Markdown (Python-Markdown with our extensions, sanitized by nh3) and each version's
 conversion by OpenCC into each locale's script (Renderer.view, once per version and locale,
-as the build does). No templates, no comparison of versions, no files written. With the CPU
-Pagefind takes to index the same site (bench.py notes it), this is a floor under the cold
-build: no arrangement of the rest gets below it on the same cores.
+as the build does). No templates, no comparison of versions. With the CPU Pagefind takes to
+index the same site (bench.py notes it), this is a floor under the cold build: no arrangement
+of the rest gets below it on the same cores.
 
-`--published OUT` (a build's output folder) also times what any generator of those pages
-pays the system to publish them: every folder and file of OUT made again, with the same bytes,
+`--published OUT` (a build's output folder) also times (CPU, user+sys) what any generator of
+those pages pays to publish them: every folder and file of OUT made again, with the same bytes,
 in a fresh folder beside it (the bytes read first, not timed; the folder removed afterwards).
+The search index's files are left out: Pagefind writes them, and its CPU is counted apart.
 """
 from __future__ import annotations
 
@@ -56,7 +57,8 @@ def documents(config: str) -> dict:
 
 def publishing(published: Path) -> dict:
     """CPU (user+sys) to make `published`'s folders and write its files again."""
-    files = [(p.relative_to(published), p.read_bytes()) for p in sorted(published.rglob("*")) if p.is_file()]
+    files = [(p.relative_to(published), p.read_bytes()) for p in sorted(published.rglob("*"))
+             if p.is_file() and "pagefind" not in p.relative_to(published).parts]
     target = Path(tempfile.mkdtemp(prefix=".floor-", dir=published.parent))
     try:
         before, start = _cpu(), time.perf_counter()
